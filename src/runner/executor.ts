@@ -1,0 +1,38 @@
+/**
+ * The executor interface (process, container): runs a job's command in a
+ * prepared checkout and reports how it ended. The runner owns everything
+ * else (statuses, logs, the checkout itself).
+ */
+
+export interface ExecSpec {
+  /** The command, as an argument array: never a shell string. */
+  readonly argv: readonly string[];
+  /** The checkout, the command's working directory. */
+  readonly checkout: string;
+  /** Directory whose contents are uploaded when the job ends (TEST_ATTACHMENTS). */
+  readonly attachments: string;
+  /** Environment for the command, on top of a minimal base. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Files of the secrets this job may see, by name. */
+  readonly secretFiles: Readonly<Record<string, string>>;
+  /** Container image, for executors that use one. */
+  readonly image?: string;
+  readonly timeoutMs: number;
+  /** Aborted when the job must stop (cancel, superseded, shutdown). */
+  readonly signal: AbortSignal;
+  /** Called with each chunk of combined stdout/stderr, as it comes. */
+  readonly onOutput: (chunk: Buffer) => void;
+}
+
+export type ExecOutcome =
+  | { readonly kind: "exited"; readonly code: number }
+  | { readonly kind: "signalled"; readonly signal: string }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "cancelled" }
+  /** The executor could not start the command at all (an infrastructure error). */
+  | { readonly kind: "not-started"; readonly reason: string };
+
+export interface Executor {
+  readonly name: "process" | "container";
+  run(spec: ExecSpec): Promise<ExecOutcome>;
+}
