@@ -45,11 +45,23 @@ export const jobSchema = z
   .loose();
 export type Job = z.infer<typeof jobSchema>;
 
-export const taskEntrySchema = z.union([
-  z.object({ job: jobSchema, human: z.string().optional() }).loose(),
-  z.object({ command: z.string() }).loose(),
-]);
-export type TaskEntry = z.infer<typeof taskEntrySchema>;
+const jobEntrySchema = z.object({ job: jobSchema, human: z.string().optional() }).loose();
+const commandEntrySchema = z.object({ command: z.string() }).loose();
+export const taskEntrySchema = z.union([jobEntrySchema, commandEntrySchema]);
+
+export type TaskEntry =
+  | { readonly kind: "job"; readonly job: Job; readonly human?: string }
+  | { readonly kind: "command"; readonly command: string };
+
+/** A task-queue entry: a job, or a bots maintenance command. */
+export function parseTaskEntry(body: Buffer, queue: string): TaskEntry {
+  const entry = parseEntry(taskEntrySchema, body, queue);
+  if ("job" in entry && typeof entry.job === "object") {
+    const parsed = jobEntrySchema.parse(entry);
+    return { kind: "job", job: parsed.job, ...(parsed.human !== undefined ? { human: parsed.human } : {}) };
+  }
+  return { kind: "command", command: commandEntrySchema.parse(entry).command };
+}
 
 export class BadEntryError extends Error {
   override readonly name = "BadEntryError";

@@ -13,13 +13,15 @@ export interface ExecSpec {
   readonly attachments: string;
   /** Environment for the command, on top of a minimal base. */
   readonly env: Readonly<Record<string, string>>;
-  /** Files of the secrets this job may see, by name. */
-  readonly secretFiles: Readonly<Record<string, string>>;
+  /** Directory with one file per secret this job may see (named as the secret), if any. */
+  readonly secretsDir?: string;
   /** Container image, for executors that use one. */
   readonly image?: string;
   readonly timeoutMs: number;
   /** Aborted when the job must stop (cancel, superseded, shutdown). */
   readonly signal: AbortSignal;
+  /** Called once the command runs, with the id of its process group (for reaping after a worker crash). */
+  readonly onStarted?: (processGroup: number) => void;
   /** Called with each chunk of combined stdout/stderr, as it comes. */
   readonly onOutput: (chunk: Buffer) => void;
 }

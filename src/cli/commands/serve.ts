@@ -1,0 +1,38 @@
+/** `hangar serve` (everything in one process) and `hangar worker` (scan and run only). */
+import type { Command } from "commander";
+import { loadConfigFile } from "../../config/index.js";
+import { commandLogger, untilSignal } from "../lifecycle.js";
+import { ALL_ROLES, type Roles, startServices } from "../services.js";
+
+interface ServeFlags {
+  readonly config: string;
+  readonly logLevel?: string;
+}
+
+async function serve(flags: ServeFlags, roles: Roles): Promise<void> {
+  const loaded = loadConfigFile(flags.config);
+  const logger = commandLogger(loaded.config, flags.logLevel);
+  const services = await startServices({ loaded, env: process.env, roles, logger });
+  logger.info({ webhook: services.webhookUrl, store: services.storeUrl }, "hangar is up");
+  await untilSignal(logger, () => services.stop());
+}
+
+export function register(program: Command): void {
+  program
+    .command("serve")
+    .description("run the webhook, a worker (scan and run) and the store's HTTP server in one process")
+    .requiredOption("-c, --config <file>", "hangar.yaml to use")
+    .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
+    .action((flags: ServeFlags) => serve(flags, ALL_ROLES));
+
+  program
+    .command("worker")
+    .description("run a worker: scan webhook deliveries and run jobs from the task queues")
+    .requiredOption("-c, --config <file>", "hangar.yaml to use")
+    .option("--no-scan", "only run jobs; leave the webhook queue to other workers")
+    .option("--no-run", "only scan webhook deliveries; run no jobs")
+    .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
+    .action((flags: ServeFlags & { scan: boolean; run: boolean }) =>
+      serve(flags, { webhook: false, scan: flags.scan, run: flags.run, storeServer: false }),
+    );
+}

@@ -1,0 +1,189 @@
+/**
+ * Composing hangar's parts into one process: `hangar serve` runs them all,
+ * `hangar webhook` and `hangar worker` a subset, `hangar local` all of them
+ * next to the GitHub emulator.
+ */
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  ConfigError,
+  configPath,
+  type LoadedConfig,
+  publicUrl,
+  queueLayout,
+  resolveOptionalSecret,
+  resolveSecret,
+  type SecretContext,
+  workerName,
+  workerQueues,
+} from "../config/index.js";
+import { createForge } from "../forge/index.js";
+import type { Forge } from "../forge/types.js";
+import { openQueue } from "../queue/index.js";
+import type { Consumer, QueueBackend } from "../queue/types.js";
+import { ProcessExecutor, type RunningWorker, startWorker } from "../runner/index.js";
+import { startScanner } from "../scan/index.js";
+import { openStore, startStoreServer } from "../store/index.js";
+import type { Store } from "../store/types.js";
+import type { Logger } from "../util/logger.js";
+import { MissingSecretError, startWebhookServer } from "../webhook/index.js";
+
+export interface Roles {
+  readonly webhook: boolean;
+  readonly scan: boolean;
+  readonly run: boolean;
+  /** Serve the fs store's directory over HTTP (status links point there). */
+  readonly storeServer: boolean;
+}
+
+export const ALL_ROLES: Roles = { webhook: true, scan: true, run: true, storeServer: true };
+
+export interface ServiceOptions {
+  readonly loaded: LoadedConfig;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly roles: Roles;
+  readonly logger: Logger;
+}
+
+export interface RunningServices {
+  readonly webhookUrl?: string;
+  readonly storeUrl?: string;
+  readonly queue: QueueBackend;
+  readonly forge?: Forge;
+  readonly store?: Store;
+  readonly worker?: RunningWorker;
+  stop(): Promise<void>;
+}
+
+/** Stops what was started, last first, even when starting failed halfway. */
+class Stack {
+  private readonly stops: (() => Promise<void>)[] = [];
+  push(stop: () => Promise<void>): void {
+    this.stops.push(stop);
+  }
+  async unwind(): Promise<void> {
+    for (const stop of this.stops.reverse()) await stop();
+    this.stops.length = 0;
+  }
+}
+
+/** `forge.github.clone` is a URL, or a directory relative to the config file. */
+function cloneBase(loaded: LoadedConfig): string {
+  const clone = loaded.config.forge.github.clone;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(clone) ? clone : configPath(loaded, clone);
+}
+
+function secretContext(options: ServiceOptions): SecretContext {
+  return { env: options.env, baseDir: options.loaded.baseDir };
+}
+
+function workerSecrets(options: ServiceOptions): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(options.loaded.config.worker.secrets)) {
+    secrets[name] = resolveSecret(ref, `worker.secrets.${name}`, secretContext(options));
+  }
+  return secrets;
+}
+
+async function openConfiguredStore(options: ServiceOptions, stack: Stack): Promise<{ store: Store; url?: string }> {
+  const { config } = options.loaded;
+  if (config.store.driver !== "fs") {
+    throw new ConfigError(options.loaded.source, [`store.driver: ${config.store.driver} is not supported by this build; use fs`]);
+  }
+  const dir = configPath(options.loaded, config.store.fs.dir);
+  await mkdir(dir, { recursive: true });
+  let base = publicUrl(config);
+  let url: string | undefined;
+  if (options.roles.storeServer) {
+    const server = await startStoreServer({ dir, listen: config.store.fs.listen, logger: options.logger });
+    stack.push(() => server.close());
+    url = server.url;
+    // With port 0 in store.fs.listen, only the running server knows its address.
+    if (config.store.publicUrl === undefined) base = server.url;
+  }
+  const store = await openStore({ driver: "fs", dir, publicUrl: base });
+  stack.push(() => store.close());
+  return { store, ...(url ? { url } : {}) };
+}
+
+export async function startServices(options: ServiceOptions): Promise<RunningServices> {
+  const { config } = options.loaded;
+  const { roles, logger } = options;
+  const stack = new Stack();
+  try {
+    if (config.queue.driver !== "sqlite") {
+      throw new ConfigError(options.loaded.source, [`queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`]);
+    }
+    const webhookSecret = roles.webhook
+      ? resolveOptionalSecret(config.webhook.secret, "webhook.secret", secretContext(options))
+      : undefined;
+    if (roles.webhook && webhookSecret === undefined) throw new MissingSecretError();
+    const queue = await openQueue({
+      driver: "sqlite",
+      path: configPath(options.loaded, config.queue.sqlite.path),
+      layout: queueLayout(config),
+      logger: logger.child({ part: "queue" }),
+    });
+    stack.push(() => queue.close());
+
+    let forge: Forge | undefined;
+    if (roles.scan || roles.run) {
+      const token = resolveOptionalSecret(config.forge.github.token, "forge.github.token", secretContext(options));
+      forge = createForge({ api: config.forge.github.api, token, post: config.forge.github.post, logger: logger.child({ part: "forge" }) });
+    }
+
+    const { store, url: storeUrl } = roles.run || roles.storeServer ? await openConfiguredStore(options, stack) : {};
+
+    let webhookUrl: string | undefined;
+    if (roles.webhook && webhookSecret !== undefined) {
+      const webhook = await startWebhookServer({ config, secret: webhookSecret, queue, logger: logger.child({ part: "webhook" }) });
+      stack.push(() => webhook.close());
+      webhookUrl = webhook.url;
+    }
+
+    if (roles.scan && forge) {
+      const scanner: Consumer = await startScanner({ config, queue, forge, logger: logger.child({ part: "scan" }) });
+      stack.push(() => scanner.cancel());
+    }
+
+    let worker: RunningWorker | undefined;
+    if (roles.run && forge && store) {
+      if (config.worker.executor !== "process") {
+        throw new ConfigError(options.loaded.source, [`worker.executor: ${config.worker.executor} is not supported by this build; use process`]);
+      }
+      const workDir = config.worker.workDir ? configPath(options.loaded, config.worker.workDir) : join(tmpdir(), "hangar-work");
+      await mkdir(workDir, { recursive: true });
+      const cloneToken = resolveOptionalSecret(config.forge.github.token, "forge.github.token", secretContext(options));
+      worker = await startWorker({
+        forge,
+        store,
+        queue,
+        executor: new ProcessExecutor(),
+        logger: logger.child({ part: "run" }),
+        worker: workerName(config),
+        workDir,
+        cloneBase: cloneBase(options.loaded),
+        ...(cloneToken ? { cloneToken } : {}),
+        secrets: workerSecrets(options),
+        defaultTimeout: config.worker.defaultTimeout,
+        queues: workerQueues(config),
+        concurrency: config.worker.concurrency,
+      });
+      stack.push(() => (worker as RunningWorker).stop());
+    }
+
+    return {
+      queue,
+      ...(forge ? { forge } : {}),
+      ...(store ? { store } : {}),
+      ...(worker ? { worker } : {}),
+      ...(webhookUrl ? { webhookUrl } : {}),
+      ...(storeUrl ? { storeUrl } : {}),
+      stop: () => stack.unwind(),
+    };
+  } catch (error) {
+    await stack.unwind();
+    throw error;
+  }
+}

@@ -1,0 +1,71 @@
+/** Fetching exactly the commit under test into a fresh directory with real git. */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export class CheckoutError extends Error {
+  override readonly name = "CheckoutError";
+}
+
+/** `forge.github.clone` plus `owner/name`: a URL, or a directory of repositories (bare or not, with or without .git). */
+export function cloneUrl(cloneBase: string, repo: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(cloneBase)) return `${cloneBase.replace(/\/+$/, "")}/${repo}`;
+  const plain = join(cloneBase, repo);
+  return existsSync(plain) || !existsSync(`${plain}.git`) ? plain : `${plain}.git`;
+}
+
+export interface CheckoutOptions {
+  readonly cloneBase: string;
+  readonly repo: string;
+  readonly sha: string;
+  readonly pull: number | null;
+  readonly dir: string;
+  /** For https clones of private repositories; passed in git's environment, never on its command line. */
+  readonly token?: string;
+}
+
+function gitEnv(options: CheckoutOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+  };
+  if (options.token && /^https:/i.test(options.cloneBase)) {
+    const basic = Buffer.from(`x-access-token:${options.token}`).toString("base64");
+    Object.assign(env, {
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "http.extraHeader",
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    });
+  }
+  return env;
+}
+
+async function git(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  try {
+    const { stdout } = await run("git", args, { env, maxBuffer: 16 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim() ?? String(error);
+    throw new CheckoutError(`git ${args[0] === "-C" ? args[2] : args[0]} failed: ${stderr}`);
+  }
+}
+
+/** Check out `sha` into `dir`; for a PR whose head is only reachable through its pull ref, fetch that. */
+export async function checkoutCommit(options: CheckoutOptions): Promise<void> {
+  const env = gitEnv(options);
+  const url = cloneUrl(options.cloneBase, options.repo);
+  await git(["init", "-q", options.dir], env);
+  const fetch = ["-C", options.dir, "fetch", "-q", "--no-tags", "--depth=1", url];
+  try {
+    await git([...fetch, options.sha], env);
+  } catch (error) {
+    if (options.pull === null) throw error;
+    await git([...fetch, `+refs/pull/${options.pull}/head:refs/remotes/pull/head`], env);
+  }
+  await git(["-C", options.dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", options.sha], env);
+}

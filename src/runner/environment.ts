@@ -1,0 +1,32 @@
+/** The environment a job's command sees: a minimal base plus the job's variables, never the worker's own. */
+import type { Job } from "../queue/messages.js";
+
+export interface JobPaths {
+  readonly attachments: string;
+  readonly home: string;
+}
+
+/** Context `os/scenario`: TEST_OS is the part before the first slash, TEST_SCENARIO the rest. */
+export function splitContext(context: string): { os: string; scenario: string } {
+  const slash = context.indexOf("/");
+  return slash < 0 ? { os: context, scenario: "" } : { os: context.slice(0, slash), scenario: context.slice(slash + 1) };
+}
+
+export function jobEnvironment(job: Job, paths: JobPaths, logUrl: string): Record<string, string> {
+  const { os, scenario } = splitContext(job.context);
+  return {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: paths.home,
+    LANG: "C.UTF-8",
+    TERM: "dumb",
+    CI: "true",
+    ...job.env,
+    TEST_OS: os,
+    TEST_SCENARIO: scenario,
+    TEST_REVISION: job.sha,
+    BASE_BRANCH: job.env?.BASE_BRANCH ?? "",
+    TEST_PULL: job.pull ? String(job.pull) : "",
+    TEST_ATTACHMENTS: paths.attachments,
+    HANGAR_LOG_URL: logUrl,
+  };
+}

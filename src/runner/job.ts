@@ -1,0 +1,148 @@
+/**
+ * Phase three for one job: In progress → checkout → run → attachments → result.
+ * The three outcomes stay apart: the test failed (failure), the CI broke
+ * (error "Internal error", details in the log), the job was stopped (error "Cancelled").
+ */
+import { constants } from "node:fs";
+import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { join, relative } from "node:path";
+import type { Forge } from "../forge/types.js";
+import type { Job } from "../queue/messages.js";
+import { LogStreamer } from "../store/log.js";
+import type { Store } from "../store/types.js";
+import { errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
+import { CheckoutError, checkoutCommit } from "./checkout.js";
+import { jobEnvironment } from "./environment.js";
+import { JOB_DIR_PREFIX, markOwner, markProcessGroup } from "./reap.js";
+import type { Executor } from "./executor.js";
+import { type FinalStatus, INTERNAL_ERROR, fitDescription, inProgress, statusFor } from "./outcome.js";
+
+export interface JobDeps {
+  readonly forge: Forge;
+  readonly store: Store;
+  readonly executor: Executor;
+  readonly logger: Logger;
+  readonly worker: string;
+  readonly workDir: string;
+  readonly cloneBase: string;
+  readonly cloneToken?: string;
+  /** Secrets this worker has, by name; a job gets those it names. */
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly defaultTimeout: number;
+}
+
+/** The entry points a repository may have, in order of preference. */
+export const ENTRY_POINTS = [".hangar/run", ".cockpit-ci/run"] as const;
+
+/** A job that cannot run for a reason the repository must fix: a test failure, not an internal error. */
+class JobFailure extends Error {}
+
+export function defaultSlug(job: Job): string {
+  const what = job.pull ? `pull-${job.pull}` : "commit";
+  return `${what}-${job.sha.slice(0, 8)}-${Date.now()}-${job.context.replace(/[^\w.-]+/g, "-")}`;
+}
+
+async function entryPoint(job: Job, checkout: string): Promise<string[]> {
+  if (job.command && job.command.length > 0) return [...job.command];
+  for (const candidate of ENTRY_POINTS) {
+    const path = join(checkout, candidate);
+    try {
+      await access(path, constants.F_OK);
+    } catch {
+      continue;
+    }
+    try {
+      await access(path, constants.X_OK);
+    } catch {
+      throw new JobFailure(`${candidate} is not executable`);
+    }
+    return [path];
+  }
+  throw new JobFailure(`no ${ENTRY_POINTS.join(" or ")} in the repository`);
+}
+
+async function writeSecrets(job: Job, deps: JobDeps, dir: string): Promise<{ dir?: string; values: string[] }> {
+  const names = (job.secrets ?? []).filter((name) => deps.secrets[name] !== undefined);
+  if (names.length === 0) return { values: [] };
+  await mkdir(dir, { mode: 0o700 });
+  const values: string[] = [];
+  for (const name of names) {
+    const value = deps.secrets[name] as string;
+    await writeFile(join(dir, name), value, { mode: 0o600 });
+    values.push(value);
+  }
+  return { dir, values };
+}
+
+async function uploadAttachments(log: LogStreamer, dir: string): Promise<void> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    await log.attach(relative(dir, path), createReadStream(path));
+  }
+}
+
+export async function runJob(job: Job, deps: JobDeps, signal: AbortSignal): Promise<FinalStatus> {
+  const slug = job.slug ?? defaultSlug(job);
+  const title = job.title ?? `${job.context} @ ${job.repo}${job.pull ? `#${job.pull}` : ""} ${job.sha.slice(0, 8)}`;
+  const log = deps.logger.child({ repo: job.repo, sha: job.sha.slice(0, 12), context: job.context, slug });
+  const base = await mkdtemp(join(deps.workDir, JOB_DIR_PREFIX));
+  await markOwner(base);
+  const paths = { checkout: join(base, "checkout"), attachments: join(base, "attachments"), home: join(base, "home") };
+  const secrets = await writeSecrets(job, deps, join(base, "secrets"));
+  const stream = new LogStreamer(
+    deps.store,
+    slug,
+    { title, context: job.context, repo: job.repo, sha: job.sha, pull: job.pull ?? null, worker: deps.worker },
+    { mask: secrets.values },
+  );
+  const post = (state: FinalStatus["state"] | "pending", description: string) =>
+    deps.forge.postStatus(job.repo, job.sha, { context: job.context, state, description, target_url: stream.url });
+
+  let final: FinalStatus;
+  try {
+    await post("pending", inProgress(deps.worker));
+    log.info({ url: stream.url }, "job started");
+    stream.write(`${title}\nRunning on: ${deps.worker}\n\n`);
+    await mkdir(paths.attachments);
+    await mkdir(paths.home);
+    await checkoutCommit({ ...deps, ...(deps.cloneToken ? { token: deps.cloneToken } : {}), repo: job.repo, sha: job.sha, pull: job.pull ?? null, dir: paths.checkout });
+    const argv = await entryPoint(job, paths.checkout);
+    const timeout = job.timeout ?? deps.defaultTimeout;
+    const outcome = await deps.executor.run({
+      argv,
+      checkout: paths.checkout,
+      attachments: paths.attachments,
+      env: jobEnvironment(job, paths, stream.url),
+      ...(secrets.dir ? { secretsDir: secrets.dir } : {}),
+      ...(job.container ? { image: job.container } : {}),
+      timeoutMs: timeout * 60_000,
+      signal,
+      onStarted: (group) => void markProcessGroup(base, group).catch(() => undefined),
+      onOutput: (chunk) => stream.write(chunk),
+    });
+    if (outcome.kind === "not-started") stream.write(`\n*** Could not start ${argv[0]}: ${outcome.reason}\n`);
+    await uploadAttachments(stream, paths.attachments);
+    final = statusFor(outcome, deps.worker, timeout);
+  } catch (error) {
+    if (error instanceof JobFailure) {
+      final = { state: "failure", description: fitDescription(error.message, deps.worker) };
+    } else {
+      // The CI broke, not the test: say so on GitHub and put the details where a maintainer reads them.
+      final = { state: "error", description: INTERNAL_ERROR };
+      const detail = error instanceof CheckoutError ? error.message : ((error as Error).stack ?? errorMessage(error));
+      stream.write(`\n*** Internal error: ${detail}\n`);
+      log.error({ err: errorMessage(error) }, "job failed with an internal error");
+    }
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+  stream.write(`\n*** ${final.state}: ${final.description}\n`);
+  await stream.finish(final.state, final.description);
+  await post(final.state, final.description);
+  log.info({ state: final.state, description: final.description }, "job finished");
+  return final;
+}

@@ -1,0 +1,40 @@
+/** From how a job ended to the status GitHub shows: failure is the test's, error is the CI's. */
+import { MAX_DESCRIPTION, type StatusState } from "../forge/types.js";
+import type { ExecOutcome } from "./executor.js";
+
+export interface FinalStatus {
+  readonly state: Exclude<StatusState, "pending">;
+  readonly description: string;
+}
+
+export const INTERNAL_ERROR = "Internal error";
+export const CANCELLED = "Cancelled";
+
+/** GitHub refuses longer descriptions; keep the worker tag at the end readable. */
+export function fitDescription(text: string, worker?: string): string {
+  const tag = worker ? ` [${worker}]` : "";
+  const room = MAX_DESCRIPTION - tag.length;
+  const body = text.length > room ? `${text.slice(0, Math.max(0, room - 1))}…` : text;
+  return `${body}${tag}`.slice(0, MAX_DESCRIPTION);
+}
+
+export function statusFor(outcome: ExecOutcome, worker: string, timeoutMinutes: number): FinalStatus {
+  switch (outcome.kind) {
+    case "exited":
+      return outcome.code === 0
+        ? { state: "success", description: fitDescription("Success", worker) }
+        : { state: "failure", description: fitDescription(`Failed (exit code ${outcome.code})`, worker) };
+    case "signalled":
+      return { state: "failure", description: fitDescription(`Failed (killed by ${outcome.signal})`, worker) };
+    case "timeout":
+      return { state: "failure", description: fitDescription(`Timed out after ${timeoutMinutes} min`, worker) };
+    case "cancelled":
+      return { state: "error", description: CANCELLED };
+    case "not-started":
+      return { state: "error", description: INTERNAL_ERROR };
+  }
+}
+
+export function inProgress(worker: string): string {
+  return fitDescription("In progress", worker);
+}

@@ -1,0 +1,138 @@
+/**
+ * Deciding what an event means for the test map and the trust policy, without
+ * side effects: the scanner applies a plan, `hangar scan --dry` prints it.
+ */
+import type { HangarConfig } from "../config/index.js";
+import type { CommitStatus, Forge } from "../forge/types.js";
+import type { Logger } from "../util/logger.js";
+import { errorMessage } from "../util/errors.js";
+import type { ScanRequest } from "./events.js";
+import { makeTask, type Subject, type TaskMessage } from "./jobs.js";
+import { automaticContexts, findContext, isKnownProject } from "./testmap.js";
+import { isTrustedAuthor } from "./trust.js";
+
+export const NOT_YET_TESTED = "Not yet tested";
+export const MANUAL_TESTING_REQUIRED = "Manual testing required";
+export const IN_PROGRESS = "In progress";
+
+export type ScanAction =
+  /** Post a pending status and queue nothing. */
+  | { readonly kind: "status"; readonly context: string; readonly description: string }
+  /** Queue a job; post pending `Not yet tested` first unless the trigger already did. */
+  | {
+      readonly kind: "queue";
+      readonly context: string;
+      readonly queue: string;
+      readonly priority: number;
+      readonly task: TaskMessage;
+      readonly postPending: boolean;
+    };
+
+export interface ScanPlan {
+  readonly subject?: Subject;
+  readonly actions: readonly ScanAction[];
+  /** Contexts left alone, with why. */
+  readonly skipped: readonly { readonly context: string; readonly reason: string }[];
+  /** Why the whole event leads to nothing, when it does. */
+  readonly ignored?: string;
+}
+
+export interface PlanDeps {
+  readonly config: HangarConfig;
+  readonly forge: Forge;
+  readonly logger: Logger;
+  readonly now?: Date;
+}
+
+function ignore(reason: string): ScanPlan {
+  return { actions: [], skipped: [], ignored: reason };
+}
+
+/** Statuses already on the commit; a forge that cannot tell is treated as "none yet". */
+async function existingStatuses(deps: PlanDeps, subject: Subject): Promise<Map<string, CommitStatus>> {
+  try {
+    return await deps.forge.getStatuses(subject.repo, subject.sha);
+  } catch (error) {
+    deps.logger.warn({ repo: subject.repo, sha: subject.sha, err: errorMessage(error) }, "cannot read statuses");
+    return new Map();
+  }
+}
+
+function alreadyHandled(status: CommitStatus | undefined): string | undefined {
+  if (!status) return undefined;
+  if (status.state === "success" || status.state === "failure") return `already ${status.state}`;
+  if (status.description?.startsWith(IN_PROGRESS)) return "in progress";
+  return undefined;
+}
+
+async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "pull" }>): Promise<ScanPlan> {
+  const { config } = deps;
+  const { subject } = request;
+  if (!isKnownProject(config, subject.repo)) return ignore(`repository ${subject.repo} is not in the test map`);
+  if (subject.title.includes("[no-test]") || request.labels.includes("no-test")) {
+    return ignore(`pull #${subject.pull} is marked no-test`);
+  }
+  const contexts = automaticContexts(config, subject.repo, subject.baseBranch ?? "");
+  if (contexts.length === 0) return ignore(`no contexts for branch ${subject.baseBranch} of ${subject.repo}`);
+
+  const trusted = await isTrustedAuthor(config, deps.forge, request.author);
+  const statuses = await existingStatuses(deps, subject);
+  const actions: ScanAction[] = [];
+  const skipped: { context: string; reason: string }[] = [];
+  for (const spec of contexts) {
+    const existing = statuses.get(spec.name);
+    const handled = alreadyHandled(existing);
+    if (handled) {
+      skipped.push({ context: spec.name, reason: handled });
+    } else if (!trusted) {
+      if (existing?.description === MANUAL_TESTING_REQUIRED) {
+        skipped.push({ context: spec.name, reason: "already waiting for manual testing" });
+      } else {
+        actions.push({ kind: "status", context: spec.name, description: MANUAL_TESTING_REQUIRED });
+      }
+    } else {
+      const task = makeTask(subject, spec, deps.now);
+      actions.push({ kind: "queue", context: spec.name, queue: spec.queue, priority: spec.priority, task, postPending: true });
+    }
+  }
+  return { subject, actions, skipped };
+}
+
+async function findPullForCommit(deps: PlanDeps, repo: string, sha: string) {
+  try {
+    return (await deps.forge.listOpenPulls(repo)).find((pull) => pull.headSha === sha);
+  } catch (error) {
+    deps.logger.warn({ repo, sha, err: errorMessage(error) }, "cannot list open pulls; testing the commit alone");
+    return undefined;
+  }
+}
+
+async function planTrigger(deps: PlanDeps, request: Extract<ScanRequest, { kind: "trigger" }>): Promise<ScanPlan> {
+  const { config } = deps;
+  if (!isKnownProject(config, request.repo)) return ignore(`repository ${request.repo} is not in the test map`);
+  const pull = await findPullForCommit(deps, request.repo, request.sha);
+  const spec = findContext(config, request.repo, pull?.baseRef, request.context);
+  if (!spec) return ignore(`context ${request.context} is not in the test map of ${request.repo}`);
+  const subject: Subject = {
+    repo: request.repo,
+    sha: request.sha,
+    pull: pull?.number ?? null,
+    baseBranch: pull?.baseRef ?? null,
+    title: pull?.title ?? "",
+  };
+  const task = makeTask(subject, spec, deps.now);
+  // The trigger itself posted the pending status; posting another would hide who triggered it.
+  const action: ScanAction = { kind: "queue", context: spec.name, queue: spec.queue, priority: spec.priority, task, postPending: false };
+  return { subject, actions: [action], skipped: [] };
+}
+
+export function planScan(deps: PlanDeps, request: ScanRequest): Promise<ScanPlan> {
+  switch (request.kind) {
+    case "pull":
+      return planPull(deps, request);
+    case "trigger":
+      return planTrigger(deps, request);
+    case "ignore":
+      return Promise.resolve(ignore(request.reason));
+  }
+}

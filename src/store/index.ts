@@ -1,0 +1,25 @@
+/** The store part: open a backend by driver name; the rest of hangar sees only the Store interface. */
+import { type FsStoreOptions, openFsStore } from "./fs.js";
+import type { Store } from "./types.js";
+
+export type StoreOptions = { readonly driver: "fs" } & FsStoreOptions;
+
+type Driver = StoreOptions["driver"];
+type StoreFactory<D extends Driver> = (options: Extract<StoreOptions, { driver: D }>) => Promise<Store>;
+
+/** One factory per driver; a new backend (s3) adds its options to StoreOptions and an entry here. */
+const factories: { readonly [D in Driver]: StoreFactory<D> } = {
+  fs: openFsStore,
+};
+
+export function openStore(options: StoreOptions): Promise<Store> {
+  const factory: StoreFactory<Driver> | undefined = factories[options.driver];
+  if (factory === undefined) throw new Error(`unknown store driver ${JSON.stringify(options.driver)}`);
+  return factory(options);
+}
+
+export { encodeKey, keyProblem, validateKey, validatePrefix } from "./keys.js";
+export { LOG_PAGE_HTML } from "./log-page.js";
+export { LogStreamer, type LogMeta, type LogState, type LogStatus, type LogStreamerOptions } from "./log.js";
+export { createStoreHandler, type StoreHandlerOptions, type StoreServer, startStoreServer } from "./server.js";
+export { BadKeyError, type ObjectInfo, ObjectExistsError, type PutOptions, type Store } from "./types.js";

@@ -1,0 +1,350 @@
+/**
+ * Streams one job's log into the store while the job runs.
+ *
+ * Layout under the job's slug:
+ *   log.html             the static viewer page (written at start)
+ *   status.json          job metadata and state, rewritten as the job goes
+ *   log.chunks/NNNNNN    the output so far, in pieces (removed at the end)
+ *   log                  the whole output (written at the end)
+ *   attachments/<name>   files the job produced
+ *
+ * write() only buffers, so a slow store never blocks the job's output; all
+ * store writes go through one queue, one at a time, in order. A chunk object
+ * is written before the status.json that counts it, and the final `log`
+ * before the status.json that says the job has ended, so a reader following
+ * status.json never asks for an object that is not there yet.
+ */
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
+import { contentTypeFor, validateKey } from "./keys.js";
+import { LOG_PAGE_HTML } from "./log-page.js";
+import type { Store } from "./types.js";
+
+export type LogState = "running" | "success" | "failure" | "error";
+
+export interface LogMeta {
+  readonly title: string;
+  readonly context: string;
+  readonly repo: string;
+  readonly sha: string;
+  readonly pull?: number | null;
+  readonly worker: string;
+}
+
+export interface LogStreamerOptions {
+  /** Longest time output waits in the buffer before it is written as a chunk (default 2000). */
+  readonly flushIntervalMs?: number;
+  /** Buffered output that triggers a chunk at once (default 256 KiB). */
+  readonly flushBytes?: number;
+  /** Secret values, replaced by *** in everything written, even when split across writes. */
+  readonly mask?: readonly string[];
+  /** Waits between attempts of a failed store write (default 250 ms, 1 s, 4 s). */
+  readonly retryDelaysMs?: readonly number[];
+  readonly logger?: Logger;
+}
+
+/** The contents of status.json. */
+export interface LogStatus {
+  readonly title: string;
+  readonly context: string;
+  readonly repo: string;
+  readonly sha: string;
+  readonly pull: number | null;
+  readonly worker: string;
+  readonly state: LogState;
+  readonly description: string;
+  /** ISO 8601 times. */
+  readonly started: string;
+  readonly ended: string | null;
+  /** Chunks written so far: log.chunks/000000 up to this count minus one. */
+  readonly chunks: number;
+  /** Names under attachments/. */
+  readonly attachments: readonly string[];
+}
+
+export function chunkName(index: number): string {
+  return `log.chunks/${String(index).padStart(6, "0")}`;
+}
+
+const STARS = Buffer.from("***");
+
+/** Replaces secrets in a byte stream, holding back a tail that could be the start of one. */
+class SecretMasker {
+  private readonly secrets: Buffer[];
+  private readonly texts: string[];
+  private held: Buffer = Buffer.alloc(0);
+
+  constructor(values: readonly string[]) {
+    this.texts = [...new Set(values.filter((value) => value !== ""))].sort((a, b) => b.length - a.length);
+    this.secrets = this.texts.map((value) => Buffer.from(value)).sort((a, b) => b.length - a.length);
+  }
+
+  /** The part of held + chunk that is safe to write now, masked. */
+  push(chunk: Buffer): Buffer {
+    if (this.secrets.length === 0) return chunk;
+    const { masked, rest } = this.replace(this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]));
+    const hold = this.possibleSecretStart(rest);
+    this.held = Buffer.from(rest.subarray(rest.length - hold));
+    return Buffer.concat([masked, rest.subarray(0, rest.length - hold)]);
+  }
+
+  /** Whatever is still held back; it cannot become a secret any more. */
+  end(): Buffer {
+    const held = this.held;
+    this.held = Buffer.alloc(0);
+    return held;
+  }
+
+  maskString(text: string): string {
+    return this.texts.reduce((result, secret) => result.split(secret).join("***"), text);
+  }
+
+  private replace(data: Buffer): { masked: Buffer; rest: Buffer } {
+    const parts: Buffer[] = [];
+    let position = 0;
+    for (;;) {
+      let start = -1;
+      let length = 0;
+      for (const secret of this.secrets) {
+        const found = data.indexOf(secret, position);
+        if (found >= 0 && (start < 0 || found < start)) {
+          start = found;
+          length = secret.length;
+        }
+      }
+      if (start < 0) break;
+      parts.push(data.subarray(position, start), STARS);
+      position = start + length;
+    }
+    return { masked: Buffer.concat(parts), rest: data.subarray(position) };
+  }
+
+  /** Length of the longest tail of data that is a proper prefix of some secret. */
+  private possibleSecretStart(data: Buffer): number {
+    const longest = this.secrets[0]?.length ?? 0;
+    for (let size = Math.min(data.length, longest - 1); size > 0; size--) {
+      const tail = data.subarray(data.length - size);
+      if (this.secrets.some((secret) => secret.length > size && secret.subarray(0, size).equals(tail))) return size;
+    }
+    return 0;
+  }
+}
+
+export class LogStreamer {
+  private readonly flushIntervalMs: number;
+  private readonly flushBytes: number;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly logger: Logger | undefined;
+  private readonly masker: SecretMasker;
+  private readonly started = new Date();
+  private ended: Date | null = null;
+  private state: LogState = "running";
+  private description: string;
+  private readonly attachments: string[] = [];
+  /** All masked output, for the final log. */
+  private readonly output: Buffer[] = [];
+  /** Masked output not yet in a chunk. */
+  private unsent: Buffer[] = [];
+  private unsentBytes = 0;
+  private chunks = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private flushQueued = false;
+  private statusQueued = false;
+  private finishing: Promise<void> | undefined;
+
+  /** Queues the viewer page and the first status.json at once; flush() resolves when they are stored. */
+  constructor(
+    private readonly store: Store,
+    private readonly slug: string,
+    private readonly meta: LogMeta,
+    options: LogStreamerOptions = {},
+  ) {
+    validateKey(`${slug}/log`);
+    this.flushIntervalMs = options.flushIntervalMs ?? 2000;
+    this.flushBytes = options.flushBytes ?? 256 * 1024;
+    this.retryDelaysMs = options.retryDelaysMs ?? [250, 1000, 4000];
+    this.logger = options.logger;
+    this.masker = new SecretMasker(options.mask ?? []);
+    this.description = `In progress [${meta.worker}]`;
+    void this.enqueue(async () => {
+      await this.putWithRetry("log.html", LOG_PAGE_HTML);
+    });
+    this.scheduleStatus();
+  }
+
+  /** The viewer page, for the status link. */
+  get url(): string {
+    return this.store.url(`${this.slug}/log.html`);
+  }
+
+  /** Buffer output; never blocks. Output after finish() is dropped. */
+  write(chunk: string | Buffer): void {
+    if (this.finishing !== undefined) return;
+    // Copy a Buffer: the caller may reuse it once write() returns.
+    this.take(this.masker.push(Buffer.from(chunk)));
+    if (this.unsentBytes >= this.flushBytes) this.scheduleFlush();
+    else if (this.unsentBytes > 0) this.armTimer();
+  }
+
+  /** Write buffered output now; resolves when every store write queued so far is done. */
+  async flush(): Promise<void> {
+    this.scheduleFlush();
+    await this.queue;
+  }
+
+  /**
+   * Upload a file under attachments/<name> (name may contain slashes) and
+   * list it in status.json. Rejects when the upload fails.
+   */
+  attach(name: string, body: Buffer | Readable): Promise<void> {
+    const key = `attachments/${name}`;
+    validateKey(`${this.slug}/${key}`);
+    return this.enqueue(async () => {
+      if (Buffer.isBuffer(body)) {
+        if (!(await this.putWithRetry(key, body))) throw new Error(`could not store attachment ${name}`);
+      } else {
+        // A stream cannot be replayed, so it gets one attempt.
+        await this.store.put(this.keyOf(key), body, { contentType: contentTypeFor(key) });
+      }
+      if (!this.attachments.includes(name)) this.attachments.push(name);
+      this.scheduleStatus();
+    });
+  }
+
+  /**
+   * Write the remaining output, the whole `log`, the final status.json, then
+   * remove the chunks. Rejects when the log or the final status could not be
+   * stored. Calling it again returns the same promise.
+   */
+  finish(state: Exclude<LogState, "running">, description: string): Promise<void> {
+    this.finishing ??= this.finishNow(state, description);
+    return this.finishing;
+  }
+
+  private finishNow(state: Exclude<LogState, "running">, description: string): Promise<void> {
+    // The rest of the output goes straight into the log: no last chunk needed.
+    this.take(this.masker.end());
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.enqueue(async () => {
+      this.state = state;
+      this.description = this.masker.maskString(description);
+      this.ended = new Date();
+      if (!(await this.putWithRetry("log", Buffer.concat(this.output)))) {
+        throw new Error(`could not store the log of ${this.slug}`);
+      }
+      this.statusQueued = false;
+      if (!(await this.putStatus())) throw new Error(`could not store the status of ${this.slug}`);
+      for (let index = 0; index < this.chunks; index++) {
+        await this.store.delete(this.keyOf(chunkName(index))).catch((error: unknown) => {
+          this.logger?.warn({ slug: this.slug, chunk: index, err: errorMessage(error) }, "could not remove log chunk");
+        });
+      }
+    });
+  }
+
+  private take(masked: Buffer): void {
+    if (masked.length === 0) return;
+    this.output.push(masked);
+    this.unsent.push(masked);
+    this.unsentBytes += masked.length;
+  }
+
+  private armTimer(): void {
+    if (this.timer !== undefined || this.finishing !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.scheduleFlush();
+    }, this.flushIntervalMs);
+    // finish() writes everything, so a pending timer need not keep the process alive.
+    this.timer.unref();
+  }
+
+  private scheduleFlush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    void this.enqueue(async () => {
+      this.flushQueued = false;
+      await this.sendChunk();
+    });
+  }
+
+  /** Everything unsent becomes the next chunk, so a slow store gets fewer, larger chunks. */
+  private async sendChunk(): Promise<void> {
+    if (this.unsentBytes === 0) return;
+    const taken = this.unsent.length;
+    const body = Buffer.concat(this.unsent);
+    if (!(await this.putWithRetry(chunkName(this.chunks), body))) {
+      this.armTimer(); // keep the output and try again with the next chunk
+      return;
+    }
+    this.chunks++;
+    this.unsent = this.unsent.slice(taken);
+    this.unsentBytes -= body.length;
+    this.scheduleStatus();
+    if (this.unsentBytes >= this.flushBytes) this.scheduleFlush();
+    else if (this.unsentBytes > 0) this.armTimer();
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusQueued) return;
+    this.statusQueued = true;
+    void this.enqueue(async () => {
+      if (!this.statusQueued) return; // finish() already wrote it
+      this.statusQueued = false;
+      await this.putStatus();
+    });
+  }
+
+  private putStatus(): Promise<boolean> {
+    const status: LogStatus = {
+      title: this.meta.title,
+      context: this.meta.context,
+      repo: this.meta.repo,
+      sha: this.meta.sha,
+      pull: this.meta.pull ?? null,
+      worker: this.meta.worker,
+      state: this.state,
+      description: this.description,
+      started: this.started.toISOString(),
+      ended: this.ended?.toISOString() ?? null,
+      chunks: this.chunks,
+      attachments: [...this.attachments],
+    };
+    return this.putWithRetry("status.json", `${JSON.stringify(status, null, 2)}\n`);
+  }
+
+  /** Run op after every earlier one; the queue itself never rejects. */
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private keyOf(name: string): string {
+    return `${this.slug}/${name}`;
+  }
+
+  /** False when every attempt failed; the failure is logged, never thrown. */
+  private async putWithRetry(name: string, body: Buffer | string): Promise<boolean> {
+    const key = this.keyOf(name);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.put(key, body, { contentType: contentTypeFor(key) });
+        return true;
+      } catch (error) {
+        const delay = this.retryDelaysMs[attempt];
+        if (delay === undefined) {
+          this.logger?.warn({ key, err: errorMessage(error) }, "store write failed");
+          return false;
+        }
+        await sleep(delay);
+      }
+    }
+  }
+}
