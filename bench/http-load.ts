@@ -35,11 +35,15 @@ export interface LoadResult {
 
 function send(agent: Agent, url: URL, req: LoadRequest): Promise<number> {
   return new Promise((resolve, reject) => {
-    const r = request(url, { method: "POST", agent, headers: { ...req.headers, "content-length": req.body.length } }, (res) => {
-      res.on("error", reject);
-      res.on("end", () => resolve(res.statusCode ?? 0));
-      res.resume();
-    });
+    const r = request(
+      url,
+      { method: "POST", agent, headers: { ...req.headers, "content-length": req.body.length } },
+      (res) => {
+        res.on("error", reject);
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.resume();
+      },
+    );
     r.on("error", reject);
     r.end(req.body);
   });

@@ -1,7 +1,11 @@
 /** Rows as one aligned plain-text table. */
 import type { BenchRow } from "./types.js";
 
-const COLUMNS: readonly { readonly title: string; readonly cell: (row: BenchRow) => string; readonly right?: boolean }[] = [
+const COLUMNS: readonly {
+  readonly title: string;
+  readonly cell: (row: BenchRow) => string;
+  readonly right?: boolean;
+}[] = [
   { title: "backend", cell: (r) => r.backend },
   { title: "section", cell: (r) => r.section },
   { title: "concurrency", cell: (r) => String(r.concurrency), right: true },

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { openConfiguredQueue } from "../src/cli/commands/webhook.js";
+import { openConfiguredQueue } from "../src/cli/services.js";
 import { type ConfigInput, loadConfigFile } from "../src/config/index.js";
 import { samplePullRequestEvent } from "../src/emulator/payloads.js";
 import { silentLogger } from "../src/util/logger.js";
@@ -20,8 +20,33 @@ import type { BenchBackend, BenchOptions, BenchRow, BenchSection } from "./types
 const CONCURRENCIES = [1, 16] as const;
 const SERVER_SCRIPT = fileURLToPath(new URL("./webhook-server.js", import.meta.url));
 
-async function startServer(configFile: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVER_SCRIPT, configFile, logFile], { stdio: ["ignore", "pipe", "inherit"] });
+/**
+ * The emulator's pull_request event (about 22 KB) with labels and a PR description of a few
+ * paragraphs, which brings it to the ~28 KB of a typical delivery from GitHub.
+ */
+function benchPayload(): Buffer {
+  const event = samplePullRequestEvent({
+    repo: "bench/project",
+    number: 42,
+    action: "synchronize",
+    labels: ["bug", "test-rhel", "no-test"],
+  });
+  const paragraph =
+    "This change reworks how the storage page lists logical volumes, so that thin pools and their volumes " +
+    "show up together and a pool that is being resized keeps its place in the list. ";
+  (event.pull_request as Record<string, unknown>).body = Array.from({ length: 10 }, () =>
+    paragraph.repeat(3),
+  ).join("\r\n\r\n");
+  return Buffer.from(JSON.stringify(event));
+}
+
+async function startServer(
+  configFile: string,
+  logFile: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [SERVER_SCRIPT, configFile, logFile], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const url = await new Promise<string>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`webhook server exited with ${code} before listening`)));
@@ -32,7 +57,9 @@ async function startServer(configFile: string, logFile: string): Promise<{ child
 
 function stopServer(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`webhook server exited with ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`webhook server exited with ${code}`)),
+    );
     child.kill("SIGTERM");
   });
 }
@@ -48,7 +75,7 @@ async function measure(backend: BenchBackend, concurrency: number, options: Benc
     };
     const configFile = join(dir, "hangar.yaml");
     writeFileSync(configFile, JSON.stringify(config));
-    const body = Buffer.from(JSON.stringify(samplePullRequestEvent({ repo: "bench/project", number: 42, action: "synchronize" })));
+    const body = benchPayload();
     const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 
     const { child, url } = await startServer(configFile, join(dir, "webhook.log"));

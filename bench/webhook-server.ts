@@ -4,7 +4,7 @@
  * on stdout once listening; closes cleanly on SIGTERM.
  */
 import { createWriteStream } from "node:fs";
-import { startWebhookFromConfig } from "../src/cli/commands/webhook.js";
+import { startServices } from "../src/cli/services.js";
 import { loadConfigFile } from "../src/config/index.js";
 import { createLogger } from "../src/util/logger.js";
 
@@ -15,10 +15,15 @@ if (configFile === undefined || logFile === undefined) {
 }
 const loaded = loadConfigFile(configFile);
 const logger = createLogger({ level: loaded.config.log.level, destination: createWriteStream(logFile) });
-const running = await startWebhookFromConfig(loaded, logger);
-process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
+const running = await startServices({
+  loaded,
+  env: process.env,
+  roles: { webhook: true, scan: false, run: false, storeServer: false },
+  logger,
+});
+process.stdout.write(`${JSON.stringify({ url: running.webhookUrl })}\n`);
 process.once("SIGTERM", () => {
-  running.close().then(
+  running.stop().then(
     () => process.exit(0),
     (error: unknown) => {
       process.stderr.write(`close failed: ${String(error)}\n`);

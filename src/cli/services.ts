@@ -27,7 +27,7 @@ import { startScanner } from "../scan/index.js";
 import { openStore, startStoreServer } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import type { Logger } from "../util/logger.js";
-import { MissingSecretError, startWebhookServer } from "../webhook/index.js";
+import { startWebhookServer } from "../webhook/index.js";
 
 export interface Roles {
   readonly webhook: boolean;
@@ -107,24 +107,37 @@ async function openConfiguredStore(options: ServiceOptions, stack: Stack): Promi
   return { store, ...(url ? { url } : {}) };
 }
 
+/** The webhook secret, or a ConfigError naming `webhook.secret` when it is not configured. */
+export function webhookSecret(loaded: LoadedConfig, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const ref = loaded.config.webhook.secret;
+  if (ref === undefined) {
+    throw new ConfigError(loaded.source, [
+      "webhook.secret: required, the webhook verifies every delivery's X-Hub-Signature-256 with it; set it to a string, {file: PATH} or {env: NAME}",
+    ]);
+  }
+  return resolveSecret(ref, "webhook.secret", { env, baseDir: loaded.baseDir });
+}
+
+export function openConfiguredQueue(loaded: LoadedConfig, logger: Logger): Promise<QueueBackend> {
+  const { config } = loaded;
+  if (config.queue.driver !== "sqlite") {
+    throw new ConfigError(loaded.source, [`queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`]);
+  }
+  return openQueue({
+    driver: "sqlite",
+    path: configPath(loaded, config.queue.sqlite.path),
+    layout: queueLayout(config),
+    logger,
+  });
+}
+
 export async function startServices(options: ServiceOptions): Promise<RunningServices> {
   const { config } = options.loaded;
   const { roles, logger } = options;
   const stack = new Stack();
   try {
-    if (config.queue.driver !== "sqlite") {
-      throw new ConfigError(options.loaded.source, [`queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`]);
-    }
-    const webhookSecret = roles.webhook
-      ? resolveOptionalSecret(config.webhook.secret, "webhook.secret", secretContext(options))
-      : undefined;
-    if (roles.webhook && webhookSecret === undefined) throw new MissingSecretError();
-    const queue = await openQueue({
-      driver: "sqlite",
-      path: configPath(options.loaded, config.queue.sqlite.path),
-      layout: queueLayout(config),
-      logger: logger.child({ part: "queue" }),
-    });
+    const secret = roles.webhook ? webhookSecret(options.loaded, options.env) : undefined;
+    const queue = await openConfiguredQueue(options.loaded, logger.child({ part: "queue" }));
     stack.push(() => queue.close());
 
     let forge: Forge | undefined;
@@ -136,8 +149,8 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
     const { store, url: storeUrl } = roles.run || roles.storeServer ? await openConfiguredStore(options, stack) : {};
 
     let webhookUrl: string | undefined;
-    if (roles.webhook && webhookSecret !== undefined) {
-      const webhook = await startWebhookServer({ config, secret: webhookSecret, queue, logger: logger.child({ part: "webhook" }) });
+    if (secret !== undefined) {
+      const webhook = await startWebhookServer({ config, secret, queue, logger: logger.child({ part: "webhook" }) });
       stack.push(() => webhook.close());
       webhookUrl = webhook.url;
     }

@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** A file's text, or text plus the executable bit; null deletes the file. */
-export type FileContent = string | { readonly content: string; readonly executable?: boolean } | null;
+export type FileContent =
+  | string
+  | { readonly content: string; readonly executable?: boolean | undefined }
+  | null;
 export type FileMap = Readonly<Record<string, FileContent>>;
 
 export interface GitIdentity {
@@ -43,6 +46,8 @@ export function git(
         else resolve(stdout);
       },
     );
+    // A git command that does not read its input may exit first; its exit code tells what matters.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(options.input ?? "");
   });
 }
@@ -72,17 +77,21 @@ export async function commitFiles(
       GIT_COMMITTER_EMAIL: author.email,
     };
     if (parent !== null) await git(gitDir, ["read-tree", parent], { env });
+    // One index-info line per file; mode 0 removes the path from the index.
+    const lines: string[] = [];
     for (const [path, content] of Object.entries(files)) {
       const clean = cleanPath(path);
       if (content === null) {
-        await git(gitDir, ["update-index", "--force-remove", "--", clean], { env });
+        lines.push(`0 ${"0".repeat(40)}\t${clean}`);
         continue;
       }
       const text = typeof content === "string" ? content : content.content;
       const mode = typeof content !== "string" && content.executable ? "100755" : "100644";
       const blob = (await git(gitDir, ["hash-object", "-w", "--stdin"], { input: text, env })).trim();
-      await git(gitDir, ["update-index", "--add", "--cacheinfo", `${mode},${blob},${clean}`], { env });
+      lines.push(`${mode} ${blob}\t${clean}`);
     }
+    if (lines.length > 0)
+      await git(gitDir, ["update-index", "-z", "--index-info"], { input: `${lines.join("\0")}\0`, env });
     const tree = (await git(gitDir, ["write-tree"], { env })).trim();
     const parentArgs = parent === null ? [] : ["-p", parent];
     return (await git(gitDir, ["commit-tree", tree, ...parentArgs], { input: message, env })).trim();
@@ -112,7 +121,9 @@ export async function readPath(
   gitDir: string,
   commit: string,
   path: string,
-): Promise<{ kind: "file"; entry: TreeEntry; content: Buffer } | { kind: "dir"; entries: TreeEntry[] } | null> {
+): Promise<
+  { kind: "file"; entry: TreeEntry; content: Buffer } | { kind: "dir"; entries: TreeEntry[] } | null
+> {
   const clean = path.replace(/^\/+|\/+$/g, "");
   const entries = await listTree(gitDir, commit, clean === "" ? "" : `${clean}/`);
   if (clean === "") return { kind: "dir", entries };
@@ -154,7 +165,10 @@ function gitBuffer(gitDir: string, args: readonly string[]): Promise<Buffer> {
 
 function cleanPath(path: string): string {
   const clean = path.replace(/^\/+/, "");
-  if (clean === "" || clean.split("/").some((part) => part === "" || part === "." || part === ".." || part === ".git")) {
+  if (
+    clean === "" ||
+    clean.split("/").some((part) => part === "" || part === "." || part === ".." || part === ".git")
+  ) {
     throw new GitError(`invalid file path ${JSON.stringify(path)}`);
   }
   return clean;

@@ -31,11 +31,16 @@ export function route(method: string, pattern: RegExp, handler: Handler): Route 
 }
 
 /** The route for a method and path, with the path's captured (decoded) parts. */
-export function matchRoute(routes: readonly Route[], method: string, path: string): { route: Route; params: string[] } | null {
+export function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+): { route: Route; params: string[] } | null {
   for (const candidate of routes) {
     if (candidate.method !== method) continue;
     const match = candidate.pattern.exec(path);
-    if (match) return { route: candidate, params: match.slice(1).map((part) => decodeURIComponent(part ?? "")) };
+    if (match)
+      return { route: candidate, params: match.slice(1).map((part) => decodeURIComponent(part ?? "")) };
   }
   return null;
 }
@@ -55,7 +60,12 @@ export class HttpError extends Error {
 }
 
 export function errorBody(status: number, message: string, errors?: readonly unknown[]): unknown {
-  return { message, ...(errors === undefined ? {} : { errors }), documentation_url: DOCS, status: String(status) };
+  return {
+    message,
+    ...(errors === undefined ? {} : { errors }),
+    documentation_url: DOCS,
+    status: String(status),
+  };
 }
 
 export const notFound = (): HttpError => new HttpError(404, "Not Found");
@@ -84,7 +94,8 @@ export async function readBody(request: IncomingMessage, limit: number): Promise
 /** The request body as an object; GitHub answers 400 for anything else. */
 export function bodyObject(body: unknown): Record<string, unknown> {
   if (body === undefined) return {};
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "Problems parsing JSON");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new HttpError(400, "Problems parsing JSON");
   return body as Record<string, unknown>;
 }
 
@@ -118,7 +129,8 @@ export class Faults {
   private readonly rules: { rule: FaultRule; matches: (path: string) => boolean; left: number }[] = [];
 
   add(rule: FaultRule): void {
-    if (!Number.isInteger(rule.status) || rule.status < 100 || rule.status > 599) throw new Error(`invalid fault status ${rule.status}`);
+    if (!Number.isInteger(rule.status) || rule.status < 100 || rule.status > 599)
+      throw new Error(`invalid fault status ${rule.status}`);
     const pattern = rule.regex ? new RegExp(rule.path) : globPattern(rule.path);
     this.rules.push({ rule, matches: (path) => pattern.test(path), left: rule.times ?? 1 });
   }
@@ -126,7 +138,9 @@ export class Faults {
   /** The fault to answer this request with, counting it used; undefined when none applies. */
   take(method: string, path: string): FaultRule | undefined {
     const index = this.rules.findIndex(
-      (entry) => (entry.rule.method === undefined || entry.rule.method.toUpperCase() === method) && entry.matches(path),
+      (entry) =>
+        (entry.rule.method === undefined || entry.rule.method.toUpperCase() === method) &&
+        entry.matches(path),
     );
     const entry = this.rules[index];
     if (entry === undefined) return undefined;

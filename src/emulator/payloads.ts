@@ -110,7 +110,11 @@ function nodeId(prefix: string, id: number): string {
   return `${prefix}_${Buffer.from(`0:${id}`).toString("base64url")}`;
 }
 
-export function userJson(urls: PayloadUrls, login: string, type: "User" | "Organization" | "Bot" = "User"): Json {
+export function userJson(
+  urls: PayloadUrls,
+  login: string,
+  type: "User" | "Organization" | "Bot" = "User",
+): Json {
   const id = stableId("user", login);
   const api = `${urls.api}/users/${login}`;
   return {
@@ -405,7 +409,13 @@ export function commentJson(urls: PayloadUrls, repo: string, comment: CommentFac
   };
 }
 
-export function statusJson(urls: PayloadUrls, repo: string, sha: string, status: StatusFacts, withCreator = true): Json {
+export function statusJson(
+  urls: PayloadUrls,
+  repo: string,
+  sha: string,
+  status: StatusFacts,
+  withCreator = true,
+): Json {
   return {
     url: `${urls.api}/repos/${repo}/statuses/${sha}`,
     avatar_url: `${urls.web}/avatars/u/${stableId("user", status.creator)}?v=4`,
@@ -434,7 +444,13 @@ export function commitJson(urls: PayloadUrls, repo: string, commit: CommitFacts)
       tree: { sha: commit.tree, url: `${api}/git/trees/${commit.tree}` },
       url: `${api}/git/commits/${commit.sha}`,
       comment_count: 0,
-      verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null },
+      verification: {
+        verified: false,
+        reason: "unsigned",
+        signature: null,
+        payload: null,
+        verified_at: null,
+      },
     },
     url: `${api}/commits/${commit.sha}`,
     html_url: `${urls.web}/${repo}/commit/${commit.sha}`,
@@ -527,7 +543,11 @@ export interface SamplePullRequestOptions {
   readonly urls?: PayloadUrls;
 }
 
-const SAMPLE_URLS: PayloadUrls = { api: "https://api.github.com", web: "https://github.com", clone: "https://github.com" };
+const SAMPLE_URLS: PayloadUrls = {
+  api: "https://api.github.com",
+  web: "https://github.com",
+  clone: "https://github.com",
+};
 
 /** A realistic pull_request event without any emulator, e.g. for a benchmark of the webhook. */
 export function samplePullRequestEvent(options: SamplePullRequestOptions = {}): Json {

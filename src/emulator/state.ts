@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { commitFiles, git, initBare, resolveCommit, updateRef, type FileMap } from "./git.js";
+import { commitFiles, git, initBare, resolveCommit, updateRef } from "./git.js";
 import {
   type AuthorAssociation,
   type CommentFacts,
@@ -12,8 +12,8 @@ import {
   type IssueFacts,
   type PayloadUrls,
   type PullFacts,
-  type RepoFacts,
   pullRequestEvent,
+  type RepoFacts,
   statusEvent,
 } from "./payloads.js";
 import {
@@ -47,7 +47,7 @@ export interface RepoState {
   readonly pulls: Map<number, PullFacts>;
   readonly issues: Map<number, IssueFacts>;
   readonly comments: CommentFacts[];
-  readonly statuses: Map<string, PostedStatus[]>;
+  readonly statuses: Map<string, StoredStatus[]>;
 }
 
 export interface StoredStatus extends PostedStatus {
@@ -69,6 +69,7 @@ export class EmulatorState {
   private readonly pending = new Set<Promise<unknown>>();
   private lastId = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  private statusEvents: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly dir: string,
@@ -136,11 +137,18 @@ export class EmulatorState {
     return this.serialize(async () => {
       const fullName = `${owner}/${name}`;
       const gitDir = join(this.dir, owner, `${name}.git`);
-      if (this.repos.has(fullName) || (await exists(gitDir))) throw new EmulatorError(409, `repository ${fullName} exists`);
+      if (this.repos.has(fullName) || (await exists(gitDir)))
+        throw new EmulatorError(409, `repository ${fullName} exists`);
       const defaultBranch = input.defaultBranch ?? "main";
       await mkdir(join(this.dir, owner), { recursive: true });
       await initBare(gitDir, defaultBranch);
-      const sha = await commitFiles(gitDir, null, input.files ?? {}, input.message ?? "Initial commit", identity(owner));
+      const sha = await commitFiles(
+        gitDir,
+        null,
+        input.files ?? {},
+        input.message ?? "Initial commit",
+        identity(owner),
+      );
       await updateRef(gitDir, `refs/heads/${defaultBranch}`, sha);
       const time = now();
       this.repos.set(fullName, {
@@ -195,9 +203,16 @@ export class EmulatorState {
       const baseSha = await this.commitOf(repo, baseRef);
       const number = repo.nextNumber;
       const branch = input.branch ?? `pr-${number}`;
-      if (await resolveCommit(repo.gitDir, `refs/heads/${branch}`)) throw new EmulatorError(422, `branch ${branch} exists`);
+      if (await resolveCommit(repo.gitDir, `refs/heads/${branch}`))
+        throw new EmulatorError(422, `branch ${branch} exists`);
       const title = input.title ?? `Pull request ${number}`;
-      const sha = await commitFiles(repo.gitDir, baseSha, input.files, input.message ?? title, identity(author));
+      const sha = await commitFiles(
+        repo.gitDir,
+        baseSha,
+        input.files,
+        input.message ?? title,
+        identity(author),
+      );
       await updateRef(repo.gitDir, `refs/heads/${branch}`, sha);
       await updateRef(repo.gitDir, `refs/pull/${number}/head`, sha);
       repo.nextNumber += 1;
@@ -225,7 +240,13 @@ export class EmulatorState {
       return { repo, pull };
     });
     const delivery = await this.pullEvent(input.deliver, "opened", opened.repo, opened.pull);
-    return { number: opened.pull.number, sha: opened.pull.headSha, baseSha: opened.pull.baseSha, branch: opened.pull.headRef, delivery };
+    return {
+      number: opened.pull.number,
+      sha: opened.pull.headSha,
+      baseSha: opened.pull.baseSha,
+      branch: opened.pull.headRef,
+      delivery,
+    };
   }
 
   async pushToPull(input: PushToPullInput): Promise<PushToPullResult> {
@@ -233,7 +254,13 @@ export class EmulatorState {
       const repo = this.repo(input.repo);
       const pull = this.pull(input.repo, input.number);
       const before = pull.headSha;
-      const sha = await commitFiles(repo.gitDir, before, input.files, input.message ?? `Update ${pull.title}`, identity(pull.author));
+      const sha = await commitFiles(
+        repo.gitDir,
+        before,
+        input.files,
+        input.message ?? `Update ${pull.title}`,
+        identity(pull.author),
+      );
       await updateRef(repo.gitDir, `refs/heads/${pull.headRef}`, sha);
       await updateRef(repo.gitDir, `refs/pull/${pull.number}/head`, sha);
       const time = now();
@@ -242,7 +269,9 @@ export class EmulatorState {
       repo.pushedAt = time;
       return { repo, pull: updated, before };
     });
-    const delivery = await this.pullEvent(input.deliver, "synchronize", pushed.repo, pushed.pull, { before: pushed.before });
+    const delivery = await this.pullEvent(input.deliver, "synchronize", pushed.repo, pushed.pull, {
+      before: pushed.before,
+    });
     return { sha: pushed.pull.headSha, before: pushed.before, delivery };
   }
 
@@ -261,7 +290,9 @@ export class EmulatorState {
     const labels = pull.labels.includes(input.label) ? pull.labels : [...pull.labels, input.label];
     const labeled = { ...pull, labels, updatedAt: now() };
     repo.pulls.set(pull.number, labeled);
-    return { delivery: await this.pullEvent(input.deliver, "labeled", repo, labeled, { label: input.label }) };
+    return {
+      delivery: await this.pullEvent(input.deliver, "labeled", repo, labeled, { label: input.label }),
+    };
   }
 
   async deliver(event: string, payload: unknown): Promise<WebhookDelivery> {
@@ -273,24 +304,36 @@ export class EmulatorState {
     return delivery;
   }
 
-  /** Records a status; GitHub then sends a `status` event, here in the background. */
-  async postStatus(repo: RepoState, sha: string, status: StoredStatus): Promise<void> {
+  /** Records a status; GitHub then sends a `status` event, here in the background and in posting order. */
+  postStatus(repo: RepoState, sha: string, status: StoredStatus): void {
     const list = repo.statuses.get(sha) ?? [];
     list.push(status);
     repo.statuses.set(sha, list);
     if (this.webhook === null) return;
-    const commit = await commitFacts(repo.gitDir, sha);
-    const branches = (await git(repo.gitDir, ["for-each-ref", "--points-at", sha, "--format=%(refname:short)", "refs/heads"]))
-      .split("\n")
-      .filter(Boolean);
-    const payload = statusEvent(this.urls, {
-      repo: this.facts(repo),
-      sha,
-      status: { ...status, createdAt: status.created_at },
-      commit,
-      branches,
-    });
-    this.background(this.deliver("status", payload).catch(() => undefined));
+    const facts = this.facts(repo);
+    const send = this.statusEvents
+      .then(async () => {
+        const commit = await commitFacts(repo.gitDir, sha);
+        const refs = await git(repo.gitDir, [
+          "for-each-ref",
+          "--points-at",
+          sha,
+          "--format=%(refname:short)",
+          "refs/heads",
+        ]);
+        const branches = refs.split("\n").filter(Boolean);
+        const payload = statusEvent(this.urls, {
+          repo: facts,
+          sha,
+          status: { ...status, createdAt: status.created_at },
+          commit,
+          branches,
+        });
+        await this.deliver("status", payload);
+      })
+      .catch(() => undefined);
+    this.statusEvents = send;
+    this.background(send);
   }
 
   async idle(): Promise<void> {
@@ -310,7 +353,13 @@ export class EmulatorState {
     extra: { before?: string; label?: string } = {},
   ): Promise<WebhookDelivery | null> {
     if (deliver === false || this.webhook === null) return null;
-    const payload = pullRequestEvent(this.urls, { action, repo: this.facts(repo), pull, sender: pull.author, ...extra });
+    const payload = pullRequestEvent(this.urls, {
+      action,
+      repo: this.facts(repo),
+      pull,
+      sender: pull.author,
+      ...extra,
+    });
     return this.deliver("pull_request", payload);
   }
 
@@ -323,7 +372,8 @@ export class EmulatorState {
 
 export async function commitFacts(gitDir: string, sha: string): Promise<CommitFacts> {
   const out = await git(gitDir, ["show", "-s", "--format=%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%B", sha]);
-  const [full = sha, tree = "", parents = "", authorName = "", authorEmail = "", date = "", message = ""] = out.split("\0");
+  const [full = sha, tree = "", parents = "", authorName = "", authorEmail = "", date = "", message = ""] =
+    out.split("\0");
   return {
     sha: full,
     tree,
@@ -338,7 +388,14 @@ export async function commitFacts(gitDir: string, sha: string): Promise<CommitFa
 export function splitRepo(repo: string): [string, string] {
   const parts = repo.split("/");
   const [owner, name] = parts;
-  if (parts.length !== 2 || owner === undefined || name === undefined || !NAME.test(owner) || !NAME.test(name) || name.endsWith(".git")) {
+  if (
+    parts.length !== 2 ||
+    owner === undefined ||
+    name === undefined ||
+    !NAME.test(owner) ||
+    !NAME.test(name) ||
+    name.endsWith(".git")
+  ) {
     throw new EmulatorError(422, `expected a repository as owner/name, got ${JSON.stringify(repo)}`);
   }
   return [owner, name];

@@ -55,7 +55,11 @@ export async function webhookRequest(
   };
 }
 
-export async function deliverWebhook(target: WebhookTarget, event: string, payload: unknown): Promise<WebhookDelivery> {
+export async function deliverWebhook(
+  target: WebhookTarget,
+  event: string,
+  payload: unknown,
+): Promise<WebhookDelivery> {
   const request = await webhookRequest(event, payload, target.secret);
   const action = (payload as { action?: unknown } | null)?.action;
   const started = Date.now();
@@ -78,6 +82,11 @@ export async function deliverWebhook(target: WebhookTarget, event: string, paylo
   } catch (error) {
     const cause = (error as { cause?: { code?: unknown } }).cause?.code;
     const message = error instanceof Error ? error.message : String(error);
-    return { ...base, status: null, error: typeof cause === "string" ? cause : message, durationMs: Date.now() - started };
+    return {
+      ...base,
+      status: null,
+      error: typeof cause === "string" ? cause : message,
+      durationMs: Date.now() - started,
+    };
   }
 }

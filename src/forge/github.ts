@@ -35,7 +35,9 @@ export class ForgeError extends Error {
     readonly status: number | undefined,
     detail: string,
   ) {
-    super(`GitHub ${method} ${path} failed: ${status === undefined ? "network error" : status} ${detail}`.trim());
+    super(
+      `GitHub ${method} ${path} failed: ${status === undefined ? "network error" : status} ${detail}`.trim(),
+    );
   }
 }
 
@@ -138,7 +140,10 @@ export class GitHubForge implements Forge {
     }
   }
 
-  async createIssue(repo: string, issue: { title: string; body: string; labels?: string[] }): Promise<number> {
+  async createIssue(
+    repo: string,
+    issue: { title: string; body: string; labels?: string[] },
+  ): Promise<number> {
     const { data } = await this.octokit.rest.issues.create({
       ...splitRepo(repo),
       title: issue.title,
@@ -185,7 +190,11 @@ interface Failure {
 /** Octokit's RequestError, read by shape: it carries `status` and, when a response came, `response`. */
 function describeFailure(error: unknown): Failure {
   if (typeof error !== "object" || error === null) return { status: undefined, detail: String(error) };
-  const { status, response, message } = error as { status?: unknown; response?: { headers?: Record<string, string> }; message?: unknown };
+  const { status, response, message } = error as {
+    status?: unknown;
+    response?: { headers?: Record<string, string> };
+    message?: unknown;
+  };
   const detail = typeof message === "string" ? message : "";
   if (response === undefined || typeof status !== "number") return { status: undefined, detail };
   const retryAfter = response.headers?.["retry-after"];
@@ -199,7 +208,8 @@ function isRetryable(status: number | undefined): boolean {
 /** The wait before try `attempt + 1`: Retry-After when the server sent one, else exponential backoff. */
 export function retryDelay(policy: RetryPolicy, attempt: number, retryAfter?: string): number {
   const requested = retryAfter === undefined ? Number.NaN : Number(retryAfter) * 1000;
-  const delay = Number.isFinite(requested) && requested >= 0 ? requested : policy.baseDelayMs * 2 ** (attempt - 1);
+  const delay =
+    Number.isFinite(requested) && requested >= 0 ? requested : policy.baseDelayMs * 2 ** (attempt - 1);
   return Math.min(delay, policy.maxDelayMs);
 }
 
@@ -208,14 +218,18 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** The request's path without base URL or query: what errors and logs name. */
-function requestPath(octokit: Octokit, options: Parameters<typeof octokit.request.endpoint.parse>[0]): string {
+function requestPath(
+  octokit: Octokit,
+  options: Parameters<typeof octokit.request.endpoint.parse>[0],
+): string {
   const url = new URL(octokit.request.endpoint.parse(options).url);
   return decodeURIComponent(url.pathname);
 }
 
 function splitRepo(repo: string): { owner: string; repo: string } {
   const slash = repo.indexOf("/");
-  if (slash <= 0 || slash === repo.length - 1) throw new Error(`expected a repository as owner/name, got ${JSON.stringify(repo)}`);
+  if (slash <= 0 || slash === repo.length - 1)
+    throw new Error(`expected a repository as owner/name, got ${JSON.stringify(repo)}`);
   return { owner: repo.slice(0, slash), repo: repo.slice(slash + 1) };
 }
 
@@ -235,7 +249,9 @@ function toPullRequest(repo: string, data: GitHubPull): PullRequest {
     state: data.state === "closed" ? "closed" : "open",
     title: data.title,
     author: data.user?.login ?? "ghost",
-    labels: data.labels.map((label) => (typeof label === "string" ? label : (label.name ?? ""))).filter(Boolean),
+    labels: data.labels
+      .map((label) => (typeof label === "string" ? label : (label.name ?? "")))
+      .filter(Boolean),
     headSha: data.head.sha,
     headRef: data.head.ref,
     baseRef: data.base.ref,
@@ -251,7 +267,8 @@ function toCommitStatus(data: {
   description: string | null;
   target_url: string | null;
 }): CommitStatus {
-  if (!STATES.includes(data.state)) throw new Error(`GitHub answered an unknown status state ${JSON.stringify(data.state)}`);
+  if (!STATES.includes(data.state))
+    throw new Error(`GitHub answered an unknown status state ${JSON.stringify(data.state)}`);
   return {
     context: data.context,
     state: data.state as StatusState,

@@ -3,7 +3,13 @@ import type { Logger } from "../util/logger.js";
 import { GitHubForge, type RetryPolicy } from "./github.js";
 import type { CommitStatus, Forge } from "./types.js";
 
-export { DEFAULT_RETRY, ForgeError, GitHubForge, type GitHubForgeOptions, type RetryPolicy } from "./github.js";
+export {
+  DEFAULT_RETRY,
+  ForgeError,
+  GitHubForge,
+  type GitHubForgeOptions,
+  type RetryPolicy,
+} from "./github.js";
 export * from "./types.js";
 
 export interface CreateForgeOptions {
@@ -39,7 +45,10 @@ class DryRunForge implements Forge {
   }
 
   /** Returns 0: no issue was made. */
-  async createIssue(repo: string, issue: { title: string; body: string; labels?: string[] }): Promise<number> {
+  async createIssue(
+    repo: string,
+    issue: { title: string; body: string; labels?: string[] },
+  ): Promise<number> {
     this.logger.info({ repo, title: issue.title, labels: issue.labels ?? [] }, "would create issue");
     return 0;
   }

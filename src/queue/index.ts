@@ -5,9 +5,9 @@
 import { openSqliteQueue, type SqliteQueueOptions } from "./sqlite/backend.js";
 import type { QueueBackend } from "./types.js";
 
-export * from "./types.js";
-export { UnknownQueueError } from "./sqlite/layout.js";
 export type { SqliteQueueOptions } from "./sqlite/backend.js";
+export { UnknownQueueError } from "./sqlite/layout.js";
+export * from "./types.js";
 
 export interface QueueOptionsByDriver {
   sqlite: SqliteQueueOptions;
@@ -16,7 +16,9 @@ export interface QueueOptionsByDriver {
 export type QueueDriver = keyof QueueOptionsByDriver;
 
 /** Options of one driver, tagged with its name: `{ driver: "sqlite", path, layout, logger? }`. */
-export type OpenQueueOptions = { [D in QueueDriver]: { readonly driver: D } & QueueOptionsByDriver[D] }[QueueDriver];
+export type OpenQueueOptions = {
+  [D in QueueDriver]: { readonly driver: D } & QueueOptionsByDriver[D];
+}[QueueDriver];
 
 type QueueFactory<D extends QueueDriver> = (options: QueueOptionsByDriver[D]) => Promise<QueueBackend>;
 

@@ -7,12 +7,23 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
-import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from "node:fs/promises";
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  unlink,
+} from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { encodeKey, validateKey, validatePrefix } from "./keys.js";
-import { BadKeyError, type ObjectInfo, ObjectExistsError, type PutOptions, type Store } from "./types.js";
+import { BadKeyError, ObjectExistsError, type ObjectInfo, type PutOptions, type Store } from "./types.js";
 
 /** Names of in-flight temporary files; never listed, and refused as key segments. */
 export const TEMP_PREFIX = ".hangar-tmp-";
@@ -54,18 +65,23 @@ class FsStore implements Store {
     const file = this.pathOf(key);
     const { temp, handle } = await this.createTemp(path.dirname(file));
     try {
-      try {
-        if (body instanceof Readable) await pipeline(body, handle.createWriteStream({ autoClose: false }));
-        else await handle.writeFile(body);
-      } finally {
-        await handle.close();
+      if (body instanceof Readable) {
+        // The write stream closes the handle when it ends, or fails.
+        await pipeline(body, handle.createWriteStream());
+      } else {
+        try {
+          await handle.writeFile(body);
+        } finally {
+          await handle.close();
+        }
       }
       if (options.overwrite ?? true) {
         await rename(temp, file);
       } else {
         // link() refuses an existing target atomically, where a check-then-rename would race.
         await link(temp, file).catch((error: unknown) => {
-          if (errorCode(error) === "EEXIST") throw new ObjectExistsError(`store object ${JSON.stringify(key)} exists`);
+          if (errorCode(error) === "EEXIST")
+            throw new ObjectExistsError(`store object ${JSON.stringify(key)} exists`);
           throw error;
         });
       }
@@ -129,7 +145,9 @@ class FsStore implements Store {
     validateKey(key);
     const segments = key.split("/");
     if (segments.some((segment) => segment.startsWith(TEMP_PREFIX))) {
-      throw new BadKeyError(`bad store key ${JSON.stringify(key)}: ${TEMP_PREFIX}* is reserved by the fs store`);
+      throw new BadKeyError(
+        `bad store key ${JSON.stringify(key)}: ${TEMP_PREFIX}* is reserved by the fs store`,
+      );
     }
     return path.join(this.root, ...segments);
   }
@@ -160,7 +178,8 @@ class FsStore implements Store {
       if (entry.name.startsWith(TEMP_PREFIX)) continue;
       const key = dirKey + entry.name;
       if (entry.isDirectory()) {
-        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await this.walk(`${key}/`, prefix, found);
+        if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`))
+          await this.walk(`${key}/`, prefix, found);
       } else if (entry.isFile() && key.startsWith(prefix)) {
         try {
           const stats = await lstat(path.join(dir, entry.name));

@@ -12,14 +12,19 @@ const factories: { readonly [D in Driver]: StoreFactory<D> } = {
   fs: openFsStore,
 };
 
-export function openStore(options: StoreOptions): Promise<Store> {
+export async function openStore(options: StoreOptions): Promise<Store> {
   const factory: StoreFactory<Driver> | undefined = factories[options.driver];
   if (factory === undefined) throw new Error(`unknown store driver ${JSON.stringify(options.driver)}`);
   return factory(options);
 }
 
 export { encodeKey, keyProblem, validateKey, validatePrefix } from "./keys.js";
+export { type LogMeta, type LogState, type LogStatus, LogStreamer, type LogStreamerOptions } from "./log.js";
 export { LOG_PAGE_HTML } from "./log-page.js";
-export { LogStreamer, type LogMeta, type LogState, type LogStatus, type LogStreamerOptions } from "./log.js";
-export { createStoreHandler, type StoreHandlerOptions, type StoreServer, startStoreServer } from "./server.js";
-export { BadKeyError, type ObjectInfo, ObjectExistsError, type PutOptions, type Store } from "./types.js";
+export {
+  createStoreHandler,
+  type StoreHandlerOptions,
+  type StoreServer,
+  startStoreServer,
+} from "./server.js";
+export { BadKeyError, ObjectExistsError, type ObjectInfo, type PutOptions, type Store } from "./types.js";

@@ -10,20 +10,27 @@ export const MAX_KEY_BYTES = 1024;
 /** The usual file-name limit of Linux file systems, in UTF-8 bytes. */
 export const MAX_SEGMENT_BYTES = 255;
 
-// C0 controls, DEL and C1 controls: never part of a sane key, and dangerous in logs and URLs.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** C0 controls, DEL and C1 controls: never part of a sane key, and dangerous in logs and URLs. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
 
 /** Why key is not acceptable, or null when it is. */
 export function keyProblem(key: string): string | null {
   if (key === "") return "is empty";
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) return `is longer than ${MAX_KEY_BYTES} bytes`;
-  if (CONTROL.test(key)) return "contains a control character";
+  if (hasControlCharacter(key)) return "contains a control character";
   if (key.includes("\\")) return "contains a backslash";
   if (key.startsWith("/")) return "is absolute";
   for (const segment of key.split("/")) {
     if (segment === "") return "has an empty segment";
     if (segment === "." || segment === "..") return `has a '${segment}' segment`;
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) return `has a segment longer than ${MAX_SEGMENT_BYTES} bytes`;
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
+      return `has a segment longer than ${MAX_SEGMENT_BYTES} bytes`;
   }
   return null;
 }

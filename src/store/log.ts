@@ -126,7 +126,8 @@ class SecretMasker {
     const longest = this.secrets[0]?.length ?? 0;
     for (let size = Math.min(data.length, longest - 1); size > 0; size--) {
       const tail = data.subarray(data.length - size);
-      if (this.secrets.some((secret) => secret.length > size && secret.subarray(0, size).equals(tail))) return size;
+      if (this.secrets.some((secret) => secret.length > size && secret.subarray(0, size).equals(tail)))
+        return size;
     }
     return 0;
   }
@@ -197,12 +198,13 @@ export class LogStreamer {
 
   /**
    * Upload a file under attachments/<name> (name may contain slashes) and
-   * list it in status.json. Rejects when the upload fails.
+   * list it in status.json. Rejects when the name is no valid key or the
+   * upload fails.
    */
-  attach(name: string, body: Buffer | Readable): Promise<void> {
+  async attach(name: string, body: Buffer | Readable): Promise<void> {
     const key = `attachments/${name}`;
     validateKey(`${this.slug}/${key}`);
-    return this.enqueue(async () => {
+    await this.enqueue(async () => {
       if (Buffer.isBuffer(body)) {
         if (!(await this.putWithRetry(key, body))) throw new Error(`could not store attachment ${name}`);
       } else {
@@ -230,17 +232,22 @@ export class LogStreamer {
     clearTimeout(this.timer);
     this.timer = undefined;
     return this.enqueue(async () => {
-      this.state = state;
-      this.description = this.masker.maskString(description);
-      this.ended = new Date();
+      const ended = new Date();
       if (!(await this.putWithRetry("log", Buffer.concat(this.output)))) {
         throw new Error(`could not store the log of ${this.slug}`);
       }
+      // Only now may a status.json say the job has ended: its log is there to read.
+      this.state = state;
+      this.description = this.masker.maskString(description);
+      this.ended = ended;
       this.statusQueued = false;
       if (!(await this.putStatus())) throw new Error(`could not store the status of ${this.slug}`);
       for (let index = 0; index < this.chunks; index++) {
         await this.store.delete(this.keyOf(chunkName(index))).catch((error: unknown) => {
-          this.logger?.warn({ slug: this.slug, chunk: index, err: errorMessage(error) }, "could not remove log chunk");
+          this.logger?.warn(
+            { slug: this.slug, chunk: index, err: errorMessage(error) },
+            "could not remove log chunk",
+          );
         });
       }
     });

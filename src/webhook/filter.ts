@@ -29,7 +29,10 @@ export const filterRules: readonly FilterRule[] = [
   {
     event: "status",
     accepts: 'state pending with a description ending in "(direct trigger)"',
-    matches: (p) => p.state === "pending" && typeof p.description === "string" && p.description.endsWith("(direct trigger)"),
+    matches: (p) =>
+      p.state === "pending" &&
+      typeof p.description === "string" &&
+      p.description.endsWith("(direct trigger)"),
   },
   {
     event: "issue_comment",
@@ -48,7 +51,11 @@ export type FilterDecision =
   | { readonly kind: "ping" }
   | { readonly kind: "ignore"; readonly reason: string };
 
-export function decide(event: string, payload: Payload, rules: readonly FilterRule[] = filterRules): FilterDecision {
+export function decide(
+  event: string,
+  payload: Payload,
+  rules: readonly FilterRule[] = filterRules,
+): FilterDecision {
   if (event === "ping") return { kind: "ping" };
   const rule = rules.find((r) => r.event === event);
   if (rule === undefined) return { kind: "ignore", reason: `event ${event} is not queued` };

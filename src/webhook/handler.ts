@@ -22,7 +22,9 @@ export interface WebhookOptions {
 export class MissingSecretError extends Error {
   override readonly name = "MissingSecretError";
   constructor() {
-    super("webhook.secret is not set: the webhook refuses to accept unverifiable deliveries; set webhook.secret to a string, {file: PATH} or {env: NAME}");
+    super(
+      "webhook.secret is not set: the webhook refuses to accept unverifiable deliveries; set webhook.secret to a string, {file: PATH} or {env: NAME}",
+    );
   }
 }
 
@@ -35,6 +37,7 @@ type Outcome =
   | "too_large"
   | "aborted"
   | "unavailable"
+  | "internal_error"
   | "health"
   | "not_found"
   | "method_not_allowed";
@@ -71,7 +74,9 @@ function payloadText(req: IncomingMessage, body: string): string | undefined {
 function parseObject(text: string): Payload | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Payload) : undefined;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Payload)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -97,16 +102,26 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
     const event = header(req, "x-github-event");
     if (event === undefined) return rejected(400, "bad_request", "missing X-GitHub-Event header");
     const text = payloadText(req, raw);
-    if (text === undefined) return rejected(400, "bad_request", "form-encoded body without a payload field", { event });
+    if (text === undefined) {
+      return rejected(400, "bad_request", "form-encoded body without a payload field", { event });
+    }
     const payload = parseObject(text);
     if (payload === undefined) return rejected(400, "bad_request", "payload is not a JSON object", { event });
 
     const action = typeof payload.action === "string" ? payload.action : undefined;
     const seen = action === undefined ? { event } : { event, action };
     const decision = decide(event, payload);
-    if (decision.kind === "ping") return { status: 200, outcome: "ping", body: { queued: false, reason: "pong" }, ...seen };
+    if (decision.kind === "ping") {
+      return { status: 200, outcome: "ping", body: { queued: false, reason: "pong" }, ...seen };
+    }
     if (decision.kind === "ignore") {
-      return { status: 200, outcome: "ignored", body: { queued: false, reason: decision.reason }, reason: decision.reason, ...seen };
+      return {
+        status: 200,
+        outcome: "ignored",
+        body: { queued: false, reason: decision.reason },
+        reason: decision.reason,
+        ...seen,
+      };
     }
 
     const delivery = header(req, "x-github-delivery");
@@ -129,7 +144,8 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
       return rejected(405, "method_not_allowed", "use POST", { headers: { allow: "POST" } });
     }
     if (path === "/healthz") {
-      if (req.method === "GET" || req.method === "HEAD") return { status: 200, outcome: "health", body: { ok: true } };
+      if (req.method === "GET" || req.method === "HEAD")
+        return { status: 200, outcome: "health", body: { ok: true } };
       return rejected(405, "method_not_allowed", "use GET", { headers: { allow: "GET, HEAD" } });
     }
     return rejected(404, "not_found", "not found");
@@ -174,7 +190,7 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
       (result) => respond(req, res, result, started),
       (error: unknown) => {
         logger.error({ err: errorMessage(error) }, "webhook handler failed");
-        respond(req, res, rejected(500, "unavailable", "internal error"), started);
+        respond(req, res, rejected(500, "internal_error", "internal error"), started);
       },
     );
   };

@@ -6,7 +6,11 @@
  */
 import { verify } from "@octokit/webhooks-methods";
 
-export async function signatureValid(secret: string, body: string, signature: string | undefined): Promise<boolean> {
+export async function signatureValid(
+  secret: string,
+  body: string,
+  signature: string | undefined,
+): Promise<boolean> {
   // verify() throws on an empty body or signature rather than answering false.
   if (signature === undefined || signature === "" || body === "") return false;
   return verify(secret, body, signature);

@@ -13,8 +13,14 @@ describe("webhook filter", () => {
   });
 
   test("queues a status only when pending with a direct-trigger description", () => {
-    assert.equal(decide("status", { state: "pending", description: "Not yet tested (direct trigger)" }).kind, "queue");
-    assert.equal(decide("status", { state: "pending", description: "(direct trigger) not at the end" }).kind, "ignore");
+    assert.equal(
+      decide("status", { state: "pending", description: "Not yet tested (direct trigger)" }).kind,
+      "queue",
+    );
+    assert.equal(
+      decide("status", { state: "pending", description: "(direct trigger) not at the end" }).kind,
+      "ignore",
+    );
     assert.equal(decide("status", { state: "pending" }).kind, "ignore");
     assert.equal(decide("status", { state: "failure", description: "x (direct trigger)" }).kind, "ignore");
   });

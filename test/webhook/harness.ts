@@ -37,9 +37,20 @@ export async function startHarness(): Promise<Harness> {
   );
   const lines: string[] = [];
   const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== "")));
+  sink.on("data", (chunk: Buffer) =>
+    lines.push(
+      ...chunk
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== ""),
+    ),
+  );
   const logger = createLogger({ level: "debug", destination: sink });
-  const queue = await openQueue({ driver: "sqlite", path: config.queue.sqlite.path, layout: queueLayout(config) });
+  const queue = await openQueue({
+    driver: "sqlite",
+    path: config.queue.sqlite.path,
+    layout: queueLayout(config),
+  });
   let server: RunningWebhook;
   try {
     server = await startWebhookServer({ config, secret: SECRET, queue, logger });
@@ -84,7 +95,10 @@ export interface Delivery {
   readonly path?: string;
 }
 
-export async function deliver(url: string, d: Delivery): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function deliver(
+  url: string,
+  d: Delivery,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { "content-type": d.contentType ?? "application/json" };
   if (d.event !== undefined) headers["x-github-event"] = d.event;
   if (d.delivery !== undefined) headers["x-github-delivery"] = d.delivery;

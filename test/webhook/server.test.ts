@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { MAX_BODY_BYTES, SECRET, deliver, type Harness, pullRequestPayload, signature, startHarness } from "./harness.js";
+import { queueLayout } from "../../src/config/index.js";
+import { openQueue } from "../../src/queue/index.js";
+import {
+  deliver,
+  type Harness,
+  MAX_BODY_BYTES,
+  pullRequestPayload,
+  SECRET,
+  signature,
+  startHarness,
+} from "./harness.js";
 
 describe("webhook server", () => {
   let h: Harness;
@@ -31,8 +41,33 @@ describe("webhook server", () => {
     assert.deepEqual(Object.keys(envelope).sort(), ["delivery", "event", "request"]);
   });
 
+  test("an accepted delivery is committed before the answer: another connection sees it", async () => {
+    const r = await deliver(h.url, {
+      event: "pull_request",
+      delivery: "d-durable",
+      body: pullRequestPayload(),
+    });
+    assert.equal(r.status, 202);
+    const other = await openQueue({
+      driver: "sqlite",
+      path: h.config.queue.sqlite.path,
+      layout: queueLayout(h.config),
+    });
+    try {
+      const info = await other.inspect(h.config.queue.names.webhook, 10);
+      assert.equal(info.ready, 1);
+      assert.ok(info.entries[0]?.body.includes(Buffer.from('"delivery":"d-durable"')));
+    } finally {
+      await other.close();
+    }
+  });
+
   test("the delivery is logged with its id, event, action, outcome and time", async () => {
-    await deliver(h.url, { event: "pull_request", delivery: "d-log-1", body: pullRequestPayload("reopened") });
+    await deliver(h.url, {
+      event: "pull_request",
+      delivery: "d-log-1",
+      body: pullRequestPayload("reopened"),
+    });
     const line = h.logs().find((l) => l.delivery === "d-log-1");
     assert.ok(line, "a log line names the delivery");
     assert.equal(line.event, "pull_request");
@@ -42,14 +77,22 @@ describe("webhook server", () => {
   });
 
   test("ping answers 200 and queues nothing", async () => {
-    const r = await deliver(h.url, { event: "ping", delivery: "d-ping", body: '{"zen":"Keep it logically awesome.","hook_id":1}' });
+    const r = await deliver(h.url, {
+      event: "ping",
+      delivery: "d-ping",
+      body: '{"zen":"Keep it logically awesome.","hook_id":1}',
+    });
     assert.equal(r.status, 200);
     assert.equal(r.json.queued, false);
     assert.equal((await h.queued()).length, 0);
   });
 
   test("an ignored action answers 200 with a reason and queues nothing", async () => {
-    const r = await deliver(h.url, { event: "pull_request", delivery: "d-closed", body: pullRequestPayload("closed") });
+    const r = await deliver(h.url, {
+      event: "pull_request",
+      delivery: "d-closed",
+      body: pullRequestPayload("closed"),
+    });
     assert.equal(r.status, 200);
     assert.equal(r.json.queued, false);
     assert.match(String(r.json.reason), /closed/);
@@ -138,11 +181,19 @@ describe("webhook server", () => {
   });
 
   test("a pending direct-trigger status is queued, other statuses are not", async () => {
-    const direct = JSON.stringify({ state: "pending", description: "Not yet tested (direct trigger)", context: "fedora" });
+    const direct = JSON.stringify({
+      state: "pending",
+      description: "Not yet tested (direct trigger)",
+      context: "fedora",
+    });
     assert.equal((await deliver(h.url, { event: "status", body: direct })).status, 202);
     const plain = JSON.stringify({ state: "pending", description: "Not yet tested", context: "fedora" });
     assert.equal((await deliver(h.url, { event: "status", body: plain })).status, 200);
-    const success = JSON.stringify({ state: "success", description: "Success (direct trigger)", context: "fedora" });
+    const success = JSON.stringify({
+      state: "success",
+      description: "Success (direct trigger)",
+      context: "fedora",
+    });
     assert.equal((await deliver(h.url, { event: "status", body: success })).status, 200);
     const entries = await h.queued();
     assert.equal(entries.length, 1);
@@ -150,7 +201,11 @@ describe("webhook server", () => {
   });
 
   test("a comment on a pull request and a check_run rerequest are queued; a comment on an issue is not", async () => {
-    const onPull = JSON.stringify({ action: "created", issue: { number: 7, pull_request: { url: "x" } }, comment: { body: "retest" } });
+    const onPull = JSON.stringify({
+      action: "created",
+      issue: { number: 7, pull_request: { url: "x" } },
+      comment: { body: "retest" },
+    });
     const onIssue = JSON.stringify({ action: "created", issue: { number: 8 }, comment: { body: "retest" } });
     const rerun = JSON.stringify({ action: "rerequested", check_run: { id: 1 } });
     assert.equal((await deliver(h.url, { event: "issue_comment", body: onPull })).status, 202);
@@ -162,7 +217,10 @@ describe("webhook server", () => {
   test("a delivery without X-GitHub-Delivery is queued without a delivery key", async () => {
     const r = await deliver(h.url, { event: "pull_request", body: pullRequestPayload() });
     assert.equal(r.status, 202);
-    const envelope = JSON.parse(((await h.queued())[0] as Buffer).toString("utf8")) as Record<string, unknown>;
+    const envelope = JSON.parse(((await h.queued())[0] as Buffer).toString("utf8")) as Record<
+      string,
+      unknown
+    >;
     assert.equal("delivery" in envelope, false);
   });
 
@@ -173,12 +231,18 @@ describe("webhook server", () => {
     assert.equal((await h.queued()).length, 0);
   });
 
-  test("an oversize chunked body gets 413 while the client is still sending", { timeout: 10_000 }, async () => {
+  test("an oversize chunked body gets 413 while the client is still sending", {
+    timeout: 10_000,
+  }, async () => {
     // The client never ends its body: only a server that stops at the limit can answer.
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(new URL(h.url), {
         method: "POST",
-        headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-hub-signature-256": "sha256=00" },
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "pull_request",
+          "x-hub-signature-256": "sha256=00",
+        },
       });
       const chunk = Buffer.alloc(16 * 1024, 0x20);
       let answered = false;
@@ -226,7 +290,11 @@ describe("webhook server with a failing queue", () => {
     const h = await startHarness();
     try {
       await h.queue.close();
-      const r = await deliver(h.url, { event: "pull_request", delivery: "d-503", body: pullRequestPayload() });
+      const r = await deliver(h.url, {
+        event: "pull_request",
+        delivery: "d-503",
+        body: pullRequestPayload(),
+      });
       assert.equal(r.status, 503);
       const line = h.logs().find((l) => l.delivery === "d-503");
       assert.equal(line?.outcome, "unavailable");

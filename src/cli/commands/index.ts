@@ -3,8 +3,7 @@ import type { Command } from "commander";
 import { register as config } from "./config.js";
 import { register as githubEmulator } from "./github-emulator.js";
 import { register as serve } from "./serve.js";
-import { register as webhook } from "./webhook.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, webhook, config, githubEmulator];
+export const commands: RegisterCommand[] = [serve, config, githubEmulator];

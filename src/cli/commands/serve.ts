@@ -1,4 +1,4 @@
-/** `hangar serve` (everything in one process) and `hangar worker` (scan and run only). */
+/** The long-running roles: `hangar serve` (all in one process), `hangar webhook`, `hangar worker`. */
 import type { Command } from "commander";
 import { loadConfigFile } from "../../config/index.js";
 import { commandLogger, untilSignal } from "../lifecycle.js";
@@ -24,6 +24,13 @@ export function register(program: Command): void {
     .requiredOption("-c, --config <file>", "hangar.yaml to use")
     .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
     .action((flags: ServeFlags) => serve(flags, ALL_ROLES));
+
+  program
+    .command("webhook")
+    .description("receive GitHub webhooks: verify the signature, queue the payload durably, then answer (phase one alone)")
+    .requiredOption("-c, --config <file>", "hangar.yaml to use")
+    .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
+    .action((flags: ServeFlags) => serve(flags, { webhook: true, scan: false, run: false, storeServer: false }));
 
   program
     .command("worker")

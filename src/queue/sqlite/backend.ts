@@ -27,7 +27,7 @@ import { type InspectQueue, prepareInspectQueue } from "./inspect.js";
 import { checkQueue, queueKinds } from "./layout.js";
 import { type OwnerStatements, prepareOwnerStatements } from "./owners.js";
 import { type InsertEntry, prepareInsertEntry } from "./publish.js";
-import { preparePurgeQueue, type PurgeQueue } from "./purge.js";
+import { type PurgeQueue, preparePurgeQueue } from "./purge.js";
 import { prepareReclaimDeadLeases, type ReclaimDeadLeases, type ReclaimResult } from "./reclaim.js";
 import { prepareReleaseStatements, type ReleaseStatements } from "./release.js";
 import { openDatabase, type SqliteDatabase, type SqliteSynchronous } from "./schema.js";
@@ -84,11 +84,16 @@ export class SqliteQueueBackend implements QueueBackend {
     this.kinds = queueKinds(options.layout);
     this.logger = (options.logger ?? silentLogger()).child({ queueDriver: "sqlite" });
     this.db = openDatabase(options.path, options.synchronous ?? "normal");
-    this.statements = this.prepare(options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
-    this.statements.owners.register(this.identity);
-    this.wakeup = new Wakeup(options.path, (error) =>
-      this.logger.warn({ error: errorMessage(error) }, "watching for queue wake-ups failed"),
-    );
+    try {
+      this.statements = this.prepare(options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
+      this.statements.owners.register(this.identity);
+      this.wakeup = new Wakeup(options.path, (error) =>
+        this.logger.warn({ error: errorMessage(error) }, "watching for queue wake-ups failed"),
+      );
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     this.leases = this.leaseOperations();
     this.reclaimQuietly();
     const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
@@ -119,8 +124,14 @@ export class SqliteQueueBackend implements QueueBackend {
     if (!Number.isInteger(prefetch) || prefetch < 1) {
       throw new RangeError(`prefetch must be a positive integer, got ${prefetch}`);
     }
-    const consumer = new SqliteConsumer(queue, handler, prefetch, this.leases, this.wakeup, this.logger, (c) =>
-      this.consumers.delete(c),
+    const consumer = new SqliteConsumer(
+      queue,
+      handler,
+      prefetch,
+      this.leases,
+      this.wakeup,
+      this.logger,
+      (c) => this.consumers.delete(c),
     );
     this.consumers.add(consumer);
     consumer.schedule();
@@ -130,7 +141,8 @@ export class SqliteQueueBackend implements QueueBackend {
   async inspect(queue: string, limit = DEFAULT_INSPECT_LIMIT): Promise<QueueInfo> {
     this.assertOpen();
     checkQueue(this.kinds, queue);
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
     return this.statements.inspect(queue, limit);
   }
 
@@ -197,7 +209,9 @@ export class SqliteQueueBackend implements QueueBackend {
     const backend = this;
     const held = (settle: SettleEntry, lease: LeaseRef, queue: string): void => {
       if (backend.isClosed) {
-        throw new Error(`queue backend is closed; delivery ${lease.id}.${lease.deliveries} of ${queue} was requeued`);
+        throw new Error(
+          `queue backend is closed; delivery ${lease.id}.${lease.deliveries} of ${queue} was requeued`,
+        );
       }
       if (!settle(lease)) {
         throw new Error(
@@ -250,7 +264,9 @@ export class SqliteQueueBackend implements QueueBackend {
 
 function checkPriority(priority: number): number {
   if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-    throw new RangeError(`priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${priority}`);
+    throw new RangeError(
+      `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${priority}`,
+    );
   }
   return priority;
 }

@@ -3,8 +3,9 @@
  * on each. It claims when woken (publish, requeue, release) and when the
  * backend's safety-net poll asks it to.
  */
-import type { Logger } from "../../util/logger.js";
+
 import { errorMessage } from "../../util/errors.js";
+import type { Logger } from "../../util/logger.js";
 import type { Consumer, DeliveryHandler } from "../types.js";
 import type { ClaimedEntry } from "./claim.js";
 import { type LeaseOperations, SqliteDelivery } from "./delivery.js";
@@ -79,7 +80,8 @@ export class SqliteConsumer implements Consumer {
       failure = error;
     }
     if (delivery.settled) {
-      if (failure !== undefined) this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed after settling");
+      if (failure !== undefined)
+        this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed after settling");
       return;
     }
     if (this.leases.closed) {

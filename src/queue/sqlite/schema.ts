@@ -47,7 +47,12 @@ const MIGRATIONS: readonly string[] = [
 ];
 
 export function openDatabase(path: string, synchronous: SqliteSynchronous): SqliteDatabase {
-  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw new Error(`cannot open the queue database ${path}: ${(error as Error).message}`, { cause: error });
+  }
   try {
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);

@@ -28,7 +28,10 @@ export class Wakeup {
   private watcher: FSWatcher | undefined;
   private closed = false;
 
-  constructor(databasePath: string, private readonly onError: (error: Error) => void) {
+  constructor(
+    databasePath: string,
+    private readonly onError: (error: Error) => void,
+  ) {
     this.file = `${resolve(databasePath)}-wake`;
     this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o644);
     let shared = inProcess.get(this.file);
