@@ -2,8 +2,9 @@
 import type { Command } from "commander";
 import { register as config } from "./config.js";
 import { register as githubEmulator } from "./github-emulator.js";
+import { register as local } from "./local.js";
 import { register as serve } from "./serve.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [serve, config, githubEmulator];
+export const commands: RegisterCommand[] = [local, serve, config, githubEmulator];
