@@ -13,6 +13,7 @@ export function exitWithError(error: unknown): never {
     process.exit(2);
   }
   process.stderr.write(`hangar: ${errorMessage(error)}\n`);
-  if (process.env.HANGAR_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (process.env.HANGAR_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
   process.exit(1);
 }

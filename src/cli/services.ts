@@ -86,10 +86,15 @@ function workerSecrets(options: ServiceOptions): Record<string, string> {
   return secrets;
 }
 
-async function openConfiguredStore(options: ServiceOptions, stack: Stack): Promise<{ store: Store; url?: string }> {
+async function openConfiguredStore(
+  options: ServiceOptions,
+  stack: Stack,
+): Promise<{ store: Store; url?: string }> {
   const { config } = options.loaded;
   if (config.store.driver !== "fs") {
-    throw new ConfigError(options.loaded.source, [`store.driver: ${config.store.driver} is not supported by this build; use fs`]);
+    throw new ConfigError(options.loaded.source, [
+      `store.driver: ${config.store.driver} is not supported by this build; use fs`,
+    ]);
   }
   const dir = configPath(options.loaded, config.store.fs.dir);
   await mkdir(dir, { recursive: true });
@@ -108,7 +113,10 @@ async function openConfiguredStore(options: ServiceOptions, stack: Stack): Promi
 }
 
 /** The webhook secret, or a ConfigError naming `webhook.secret` when it is not configured. */
-export function webhookSecret(loaded: LoadedConfig, env: Readonly<Record<string, string | undefined>> = process.env): string {
+export function webhookSecret(
+  loaded: LoadedConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
   const ref = loaded.config.webhook.secret;
   if (ref === undefined) {
     throw new ConfigError(loaded.source, [
@@ -121,7 +129,9 @@ export function webhookSecret(loaded: LoadedConfig, env: Readonly<Record<string,
 export function openConfiguredQueue(loaded: LoadedConfig, logger: Logger): Promise<QueueBackend> {
   const { config } = loaded;
   if (config.queue.driver !== "sqlite") {
-    throw new ConfigError(loaded.source, [`queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`]);
+    throw new ConfigError(loaded.source, [
+      `queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`,
+    ]);
   }
   return openQueue({
     driver: "sqlite",
@@ -142,32 +152,60 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
 
     let forge: Forge | undefined;
     if (roles.scan || roles.run) {
-      const token = resolveOptionalSecret(config.forge.github.token, "forge.github.token", secretContext(options));
-      forge = createForge({ api: config.forge.github.api, token, post: config.forge.github.post, logger: logger.child({ part: "forge" }) });
+      const token = resolveOptionalSecret(
+        config.forge.github.token,
+        "forge.github.token",
+        secretContext(options),
+      );
+      forge = createForge({
+        api: config.forge.github.api,
+        token,
+        post: config.forge.github.post,
+        logger: logger.child({ part: "forge" }),
+      });
     }
 
-    const { store, url: storeUrl } = roles.run || roles.storeServer ? await openConfiguredStore(options, stack) : {};
+    const { store, url: storeUrl } =
+      roles.run || roles.storeServer ? await openConfiguredStore(options, stack) : {};
 
     let webhookUrl: string | undefined;
     if (secret !== undefined) {
-      const webhook = await startWebhookServer({ config, secret, queue, logger: logger.child({ part: "webhook" }) });
+      const webhook = await startWebhookServer({
+        config,
+        secret,
+        queue,
+        logger: logger.child({ part: "webhook" }),
+      });
       stack.push(() => webhook.close());
       webhookUrl = webhook.url;
     }
 
     if (roles.scan && forge) {
-      const scanner: Consumer = await startScanner({ config, queue, forge, logger: logger.child({ part: "scan" }) });
+      const scanner: Consumer = await startScanner({
+        config,
+        queue,
+        forge,
+        logger: logger.child({ part: "scan" }),
+      });
       stack.push(() => scanner.cancel());
     }
 
     let worker: RunningWorker | undefined;
     if (roles.run && forge && store) {
       if (config.worker.executor !== "process") {
-        throw new ConfigError(options.loaded.source, [`worker.executor: ${config.worker.executor} is not supported by this build; use process`]);
+        throw new ConfigError(options.loaded.source, [
+          `worker.executor: ${config.worker.executor} is not supported by this build; use process`,
+        ]);
       }
-      const workDir = config.worker.workDir ? configPath(options.loaded, config.worker.workDir) : join(tmpdir(), "hangar-work");
+      const workDir = config.worker.workDir
+        ? configPath(options.loaded, config.worker.workDir)
+        : join(tmpdir(), "hangar-work");
       await mkdir(workDir, { recursive: true });
-      const cloneToken = resolveOptionalSecret(config.forge.github.token, "forge.github.token", secretContext(options));
+      const cloneToken = resolveOptionalSecret(
+        config.forge.github.token,
+        "forge.github.token",
+        secretContext(options),
+      );
       worker = await startWorker({
         forge,
         store,

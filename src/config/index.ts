@@ -1,4 +1,17 @@
-export { ConfigError, configPath, type LoadedConfig, loadConfigFile, parseConfig, parseConfigText } from "./load.js";
-export { type ContextEntry, type ConfigInput, type HangarConfig, type SecretRef, configSchema } from "./schema.js";
-export { resolveOptionalSecret, resolveSecret, type SecretContext, SecretError } from "./secrets.js";
 export { contextName, publicUrl, queueLayout, workerName, workerQueues } from "./derived.js";
+export {
+  ConfigError,
+  configPath,
+  type LoadedConfig,
+  loadConfigFile,
+  parseConfig,
+  parseConfigText,
+} from "./load.js";
+export {
+  type ConfigInput,
+  type ContextEntry,
+  configSchema,
+  type HangarConfig,
+  type SecretRef,
+} from "./schema.js";
+export { resolveOptionalSecret, resolveSecret, type SecretContext, SecretError } from "./secrets.js";

@@ -82,7 +82,12 @@ const workerSchema = z.strictObject({
   executor: z.enum(["process", "container"]).default("process"),
   workDir: z.string().min(1).optional(),
   defaultTimeout: z.number().positive().default(120),
-  secrets: z.record(z.string().regex(/^[\w.-]+$/, "expected a secret name of letters, digits, . _ -"), secretRefSchema).default({}),
+  secrets: z
+    .record(
+      z.string().regex(/^[\w.-]+$/, "expected a secret name of letters, digits, . _ -"),
+      secretRefSchema,
+    )
+    .default({}),
 });
 
 /** A context of the test map: a name, or a name with settings. */
@@ -122,7 +127,11 @@ export const configSchema = z.strictObject({
       orgs: z.array(z.string()).default([]),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    })
+    .prefault({}),
 });
 
 export type HangarConfig = z.infer<typeof configSchema>;

@@ -20,7 +20,9 @@ export function resolveSecret(ref: SecretRef, key: string, context: SecretContex
   if ("env" in ref) {
     const value = context.env[ref.env];
     if (value === undefined || value === "") {
-      throw new SecretError(`${key}: environment variable ${ref.env} is not set; set it or point ${key} elsewhere`);
+      throw new SecretError(
+        `${key}: environment variable ${ref.env} is not set; set it or point ${key} elsewhere`,
+      );
     }
     return value;
   }

@@ -2,11 +2,11 @@
  * `hangar local`: the whole system on one machine, on embedded defaults, next
  * to the GitHub emulator, with a demo pull request going through all three phases.
  */
-import { createWriteStream } from "node:fs";
+
 import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { ALL_ROLES, startServices } from "../cli/services.js";
 import { loadConfigFile } from "../config/index.js";
-import { startServices } from "../cli/services.js";
-import { ALL_ROLES } from "../cli/services.js";
 import { type Emulator, startEmulator } from "../emulator/index.js";
 import { createLogger } from "../util/logger.js";
 import { DEMO_AUTHOR, DEMO_CONTEXTS, DEMO_FILES, DEMO_PULL_FILES, DEMO_REPO } from "./demo.js";
@@ -32,8 +32,13 @@ async function openDemoPull(emulator: Emulator, print: (line: string) => void) {
     title: "Demo: greet from a pull request",
     files: DEMO_PULL_FILES,
   });
-  print(`opened ${DEMO_REPO}#${pull.number} (${pull.sha.slice(0, 8)}) by ${DEMO_AUTHOR}; webhook answered ${pull.delivery?.status ?? "nothing"}`);
-  if (pull.delivery?.status !== 202) throw new Error(`the webhook did not accept the demo PR's delivery (${pull.delivery?.status ?? "no delivery"})`);
+  print(
+    `opened ${DEMO_REPO}#${pull.number} (${pull.sha.slice(0, 8)}) by ${DEMO_AUTHOR}; webhook answered ${pull.delivery?.status ?? "nothing"}`,
+  );
+  if (pull.delivery?.status !== 202)
+    throw new Error(
+      `the webhook did not accept the demo PR's delivery (${pull.delivery?.status ?? "no delivery"})`,
+    );
   return pull;
 }
 
@@ -41,7 +46,12 @@ async function logTail(url: string | null, lines = 15): Promise<string> {
   if (!url) return "  (no log)";
   try {
     const text = await (await fetch(new URL("log", url))).text();
-    return text.trimEnd().split("\n").slice(-lines).map((line) => `  | ${line}`).join("\n");
+    return text
+      .trimEnd()
+      .split("\n")
+      .slice(-lines)
+      .map((line) => `  | ${line}`)
+      .join("\n");
   } catch (error) {
     return `  (log unavailable: ${String(error)})`;
   }
@@ -74,11 +84,15 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     let code = 0;
     if (watched.timedOut) {
       const missing = DEMO_CONTEXTS.filter((context) => !watched.final.has(context));
-      print(`demo PR: no result for ${missing.join(", ")} within ${options.timeoutMs / 1000} s; see ${workspace.logFile}`);
+      print(
+        `demo PR: no result for ${missing.join(", ")} within ${options.timeoutMs / 1000} s; see ${workspace.logFile}`,
+      );
       code = 1;
     } else if (failed.length > 0) {
       for (const status of failed) {
-        print(`demo PR: ${status.context} ended in ${status.state}: ${status.description}\n${await logTail(status.target_url)}`);
+        print(
+          `demo PR: ${status.context} ended in ${status.state}: ${status.description}\n${await logTail(status.target_url)}`,
+        );
       }
       code = 1;
     } else {
@@ -86,8 +100,12 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     }
     if (!options.once) {
       print("hangar is running. Open more pull requests through the emulator, e.g.:");
-      print(`  curl -X POST ${emulator.url}/_emulator/repos/${DEMO_REPO}/pulls -H 'content-type: application/json' \\`);
-      print(`    -d '{"author": "${DEMO_AUTHOR}", "title": "Another change", "files": {"greet.sh": "echo hi again\\n"}}'`);
+      print(
+        `  curl -X POST ${emulator.url}/_emulator/repos/${DEMO_REPO}/pulls -H 'content-type: application/json' \\`,
+      );
+      print(
+        `    -d '{"author": "${DEMO_AUTHOR}", "title": "Another change", "files": {"greet.sh": "echo hi again\\n"}}'`,
+      );
       print("Press Ctrl-C to stop and clean up.");
       const follow = new AbortController();
       void options.stopped.then(() => follow.abort());

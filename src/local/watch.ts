@@ -8,7 +8,7 @@ export interface WatchResult {
 
 /** GitHub's created_at has whole seconds; the moment hangar local saw the status is more telling. */
 function clock(date: Date): string {
-  return date.toTimeString().slice(0, 8) + "." + String(date.getMilliseconds()).padStart(3, "0");
+  return `${date.toTimeString().slice(0, 8)}.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
 export function formatStatus(status: PostedStatus, seen: Date = new Date()): string {

@@ -18,7 +18,10 @@ export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;
 const subjectSchema = z
   .object({
     repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "expected owner/name"),
-    sha: z.string().regex(/^[0-9a-f]{40}$/, "expected a 40-digit hex commit sha").optional(),
+    sha: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, "expected a 40-digit hex commit sha")
+      .optional(),
     branch: z.string().optional(),
     pull: z.number().int().positive().nullable().optional(),
   })

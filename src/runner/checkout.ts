@@ -67,5 +67,8 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<void> {
     if (options.pull === null) throw error;
     await git([...fetch, `+refs/pull/${options.pull}/head:refs/remotes/pull/head`], env);
   }
-  await git(["-C", options.dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", options.sha], env);
+  await git(
+    ["-C", options.dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", options.sha],
+    env,
+  );
 }

@@ -9,7 +9,9 @@ export interface JobPaths {
 /** Context `os/scenario`: TEST_OS is the part before the first slash, TEST_SCENARIO the rest. */
 export function splitContext(context: string): { os: string; scenario: string } {
   const slash = context.indexOf("/");
-  return slash < 0 ? { os: context, scenario: "" } : { os: context.slice(0, slash), scenario: context.slice(slash + 1) };
+  return slash < 0
+    ? { os: context, scenario: "" }
+    : { os: context.slice(0, slash), scenario: context.slice(slash + 1) };
 }
 
 export function jobEnvironment(job: Job, paths: JobPaths, logUrl: string): Record<string, string> {

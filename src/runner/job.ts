@@ -3,9 +3,8 @@
  * The three outcomes stay apart: the test failed (failure), the CI broke
  * (error "Internal error", details in the log), the job was stopped (error "Cancelled").
  */
-import { constants } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createReadStream } from "node:fs";
 import { join, relative } from "node:path";
 import type { Forge } from "../forge/types.js";
 import type { Job } from "../queue/messages.js";
@@ -15,9 +14,9 @@ import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { CheckoutError, checkoutCommit } from "./checkout.js";
 import { jobEnvironment } from "./environment.js";
-import { JOB_DIR_PREFIX, markOwner, markProcessGroup } from "./reap.js";
 import type { Executor } from "./executor.js";
-import { type FinalStatus, INTERNAL_ERROR, fitDescription, inProgress, statusFor } from "./outcome.js";
+import { type FinalStatus, fitDescription, INTERNAL_ERROR, inProgress, statusFor } from "./outcome.js";
+import { JOB_DIR_PREFIX, markOwner, markProcessGroup } from "./reap.js";
 
 export interface JobDeps {
   readonly forge: Forge;
@@ -63,7 +62,11 @@ async function entryPoint(job: Job, checkout: string): Promise<string[]> {
   throw new JobFailure(`no ${ENTRY_POINTS.join(" or ")} in the repository`);
 }
 
-async function writeSecrets(job: Job, deps: JobDeps, dir: string): Promise<{ dir?: string; values: string[] }> {
+async function writeSecrets(
+  job: Job,
+  deps: JobDeps,
+  dir: string,
+): Promise<{ dir?: string; values: string[] }> {
   const names = (job.secrets ?? []).filter((name) => deps.secrets[name] !== undefined);
   if (names.length === 0) return { values: [] };
   await mkdir(dir, { mode: 0o700 });
@@ -87,20 +90,37 @@ async function uploadAttachments(log: LogStreamer, dir: string): Promise<void> {
 
 export async function runJob(job: Job, deps: JobDeps, signal: AbortSignal): Promise<FinalStatus> {
   const slug = job.slug ?? defaultSlug(job);
-  const title = job.title ?? `${job.context} @ ${job.repo}${job.pull ? `#${job.pull}` : ""} ${job.sha.slice(0, 8)}`;
+  const title =
+    job.title ?? `${job.context} @ ${job.repo}${job.pull ? `#${job.pull}` : ""} ${job.sha.slice(0, 8)}`;
   const log = deps.logger.child({ repo: job.repo, sha: job.sha.slice(0, 12), context: job.context, slug });
   const base = await mkdtemp(join(deps.workDir, JOB_DIR_PREFIX));
   await markOwner(base);
-  const paths = { checkout: join(base, "checkout"), attachments: join(base, "attachments"), home: join(base, "home") };
+  const paths = {
+    checkout: join(base, "checkout"),
+    attachments: join(base, "attachments"),
+    home: join(base, "home"),
+  };
   const secrets = await writeSecrets(job, deps, join(base, "secrets"));
   const stream = new LogStreamer(
     deps.store,
     slug,
-    { title, context: job.context, repo: job.repo, sha: job.sha, pull: job.pull ?? null, worker: deps.worker },
+    {
+      title,
+      context: job.context,
+      repo: job.repo,
+      sha: job.sha,
+      pull: job.pull ?? null,
+      worker: deps.worker,
+    },
     { mask: secrets.values },
   );
   const post = (state: FinalStatus["state"] | "pending", description: string) =>
-    deps.forge.postStatus(job.repo, job.sha, { context: job.context, state, description, target_url: stream.url });
+    deps.forge.postStatus(job.repo, job.sha, {
+      context: job.context,
+      state,
+      description,
+      target_url: stream.url,
+    });
 
   let final: FinalStatus;
   try {
@@ -109,7 +129,14 @@ export async function runJob(job: Job, deps: JobDeps, signal: AbortSignal): Prom
     stream.write(`${title}\nRunning on: ${deps.worker}\n\n`);
     await mkdir(paths.attachments);
     await mkdir(paths.home);
-    await checkoutCommit({ ...deps, ...(deps.cloneToken ? { token: deps.cloneToken } : {}), repo: job.repo, sha: job.sha, pull: job.pull ?? null, dir: paths.checkout });
+    await checkoutCommit({
+      ...deps,
+      ...(deps.cloneToken ? { token: deps.cloneToken } : {}),
+      repo: job.repo,
+      sha: job.sha,
+      pull: job.pull ?? null,
+      dir: paths.checkout,
+    });
     const argv = await entryPoint(job, paths.checkout);
     const timeout = job.timeout ?? deps.defaultTimeout;
     const outcome = await deps.executor.run({
@@ -133,7 +160,8 @@ export async function runJob(job: Job, deps: JobDeps, signal: AbortSignal): Prom
     } else {
       // The CI broke, not the test: say so on GitHub and put the details where a maintainer reads them.
       final = { state: "error", description: INTERNAL_ERROR };
-      const detail = error instanceof CheckoutError ? error.message : ((error as Error).stack ?? errorMessage(error));
+      const detail =
+        error instanceof CheckoutError ? error.message : ((error as Error).stack ?? errorMessage(error));
       stream.write(`\n*** Internal error: ${detail}\n`);
       log.error({ err: errorMessage(error) }, "job failed with an internal error");
     }

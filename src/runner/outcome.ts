@@ -25,9 +25,15 @@ export function statusFor(outcome: ExecOutcome, worker: string, timeoutMinutes: 
         ? { state: "success", description: fitDescription("Success", worker) }
         : { state: "failure", description: fitDescription(`Failed (exit code ${outcome.code})`, worker) };
     case "signalled":
-      return { state: "failure", description: fitDescription(`Failed (killed by ${outcome.signal})`, worker) };
+      return {
+        state: "failure",
+        description: fitDescription(`Failed (killed by ${outcome.signal})`, worker),
+      };
     case "timeout":
-      return { state: "failure", description: fitDescription(`Timed out after ${timeoutMinutes} min`, worker) };
+      return {
+        state: "failure",
+        description: fitDescription(`Timed out after ${timeoutMinutes} min`, worker),
+      };
     case "cancelled":
       return { state: "error", description: CANCELLED };
     case "not-started":

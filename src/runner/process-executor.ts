@@ -26,7 +26,12 @@ export class ProcessExecutor implements Executor {
     if (command === undefined) return Promise.resolve({ kind: "not-started", reason: "empty command" });
     const env = { ...spec.env, ...(spec.secretsDir ? { HANGAR_SECRETS_DIR: spec.secretsDir } : {}) };
     return new Promise((resolve) => {
-      const child = spawn(command, args, { cwd: spec.checkout, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(command, args, {
+        cwd: spec.checkout,
+        env,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       if (child.pid !== undefined) spec.onStarted?.(child.pid);
       let stopping: "timeout" | "cancelled" | undefined;
       let killTimer: NodeJS.Timeout | undefined;
@@ -35,7 +40,10 @@ export class ProcessExecutor implements Executor {
         if (stopping || child.pid === undefined) return;
         stopping = why;
         signalGroup(child.pid, "SIGTERM");
-        killTimer = setTimeout(() => child.pid !== undefined && signalGroup(child.pid, "SIGKILL"), KILL_GRACE_MS);
+        killTimer = setTimeout(
+          () => child.pid !== undefined && signalGroup(child.pid, "SIGKILL"),
+          KILL_GRACE_MS,
+        );
       };
       const timeout = setTimeout(() => stop("timeout"), spec.timeoutMs);
       const onAbort = () => stop("cancelled");

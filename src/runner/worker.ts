@@ -2,7 +2,6 @@
 import { BadEntryError, type Job, parseTaskEntry } from "../queue/messages.js";
 import type { Consumer, Delivery, QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
-import type { Logger } from "../util/logger.js";
 import { type JobDeps, runJob } from "./job.js";
 import { reapStaleJobs } from "./reap.js";
 
@@ -62,14 +61,20 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     try {
       const entry = parseTaskEntry(delivery.body, delivery.queue);
       if (entry.kind === "command") {
-        logger.error({ queue: delivery.queue, command: entry.command }, "dropping maintenance command: not supported by hangar workers");
+        logger.error(
+          { queue: delivery.queue, command: entry.command },
+          "dropping maintenance command: not supported by hangar workers",
+        );
         await delivery.ack();
         return;
       }
       job = entry.job;
     } catch (error) {
       if (!(error instanceof BadEntryError)) throw error;
-      logger.error({ err: error.message, body: delivery.body.toString("utf8").slice(0, 4096) }, "dropping bad task entry");
+      logger.error(
+        { err: error.message, body: delivery.body.toString("utf8").slice(0, 4096) },
+        "dropping bad task entry",
+      );
       await delivery.ack();
       return;
     }
@@ -77,7 +82,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     try {
       if (shutdown.signal.aborted) return await delivery.nack({ requeue: true });
       if (delivery.redelivered && (await alreadyReported(options, job))) {
-        logger.info({ context: job.context, sha: job.sha }, "redelivered job already has its result; not running it again");
+        logger.info(
+          { context: job.context, sha: job.sha },
+          "redelivered job already has its result; not running it again",
+        );
         return await delivery.ack();
       }
       running.add(job);
@@ -85,7 +93,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       if (shutdown.signal.aborted) await delivery.nack({ requeue: true });
       else await delivery.ack();
     } catch (error) {
-      logger.error({ err: errorMessage(error), context: job.context }, "job could not report its result; it goes back to the queue");
+      logger.error(
+        { err: errorMessage(error), context: job.context },
+        "job could not report its result; it goes back to the queue",
+      );
       await delivery.nack({ requeue: true });
     } finally {
       running.delete(job);

@@ -6,7 +6,12 @@ export const TESTED_PULL_ACTIONS = new Set(["opened", "synchronize", "reopened"]
 export const DIRECT_TRIGGER_SUFFIX = "(direct trigger)";
 
 export type ScanRequest =
-  | { readonly kind: "pull"; readonly subject: Subject; readonly author: string; readonly labels: readonly string[] }
+  | {
+      readonly kind: "pull";
+      readonly subject: Subject;
+      readonly author: string;
+      readonly labels: readonly string[];
+    }
   | { readonly kind: "trigger"; readonly repo: string; readonly sha: string; readonly context: string }
   | { readonly kind: "ignore"; readonly reason: string };
 
@@ -24,12 +29,14 @@ function object(value: unknown, path: string): Json {
 }
 
 function string(value: unknown, path: string): string {
-  if (typeof value !== "string" || value === "") throw new BadEventError(`${path}: expected a non-empty string`);
+  if (typeof value !== "string" || value === "")
+    throw new BadEventError(`${path}: expected a non-empty string`);
   return value;
 }
 
 function number(value: unknown, path: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new BadEventError(`${path}: expected an integer`);
+  if (typeof value !== "number" || !Number.isInteger(value))
+    throw new BadEventError(`${path}: expected an integer`);
   return value;
 }
 
@@ -57,7 +64,12 @@ function readPullRequest(request: Json): ScanRequest {
     title: typeof pull.title === "string" ? pull.title : "",
   };
   const user = object(pull.user, "request.pull_request.user");
-  return { kind: "pull", subject, author: string(user.login, "request.pull_request.user.login"), labels: labelNames(pull.labels) };
+  return {
+    kind: "pull",
+    subject,
+    author: string(user.login, "request.pull_request.user.login"),
+    labels: labelNames(pull.labels),
+  };
 }
 
 function readStatus(request: Json): ScanRequest {

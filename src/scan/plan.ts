@@ -4,8 +4,8 @@
  */
 import type { HangarConfig } from "../config/index.js";
 import type { CommitStatus, Forge } from "../forge/types.js";
-import type { Logger } from "../util/logger.js";
 import { errorMessage } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
 import type { ScanRequest } from "./events.js";
 import { makeTask, type Subject, type TaskMessage } from "./jobs.js";
 import { automaticContexts, findContext, isKnownProject } from "./testmap.js";
@@ -53,7 +53,10 @@ async function existingStatuses(deps: PlanDeps, subject: Subject): Promise<Map<s
   try {
     return await deps.forge.getStatuses(subject.repo, subject.sha);
   } catch (error) {
-    deps.logger.warn({ repo: subject.repo, sha: subject.sha, err: errorMessage(error) }, "cannot read statuses");
+    deps.logger.warn(
+      { repo: subject.repo, sha: subject.sha, err: errorMessage(error) },
+      "cannot read statuses",
+    );
     return new Map();
   }
 }
@@ -68,7 +71,8 @@ function alreadyHandled(status: CommitStatus | undefined): string | undefined {
 async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "pull" }>): Promise<ScanPlan> {
   const { config } = deps;
   const { subject } = request;
-  if (!isKnownProject(config, subject.repo)) return ignore(`repository ${subject.repo} is not in the test map`);
+  if (!isKnownProject(config, subject.repo))
+    return ignore(`repository ${subject.repo} is not in the test map`);
   if (subject.title.includes("[no-test]") || request.labels.includes("no-test")) {
     return ignore(`pull #${subject.pull} is marked no-test`);
   }
@@ -92,7 +96,14 @@ async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "p
       }
     } else {
       const task = makeTask(subject, spec, deps.now);
-      actions.push({ kind: "queue", context: spec.name, queue: spec.queue, priority: spec.priority, task, postPending: true });
+      actions.push({
+        kind: "queue",
+        context: spec.name,
+        queue: spec.queue,
+        priority: spec.priority,
+        task,
+        postPending: true,
+      });
     }
   }
   return { subject, actions, skipped };
@@ -102,14 +113,21 @@ async function findPullForCommit(deps: PlanDeps, repo: string, sha: string) {
   try {
     return (await deps.forge.listOpenPulls(repo)).find((pull) => pull.headSha === sha);
   } catch (error) {
-    deps.logger.warn({ repo, sha, err: errorMessage(error) }, "cannot list open pulls; testing the commit alone");
+    deps.logger.warn(
+      { repo, sha, err: errorMessage(error) },
+      "cannot list open pulls; testing the commit alone",
+    );
     return undefined;
   }
 }
 
-async function planTrigger(deps: PlanDeps, request: Extract<ScanRequest, { kind: "trigger" }>): Promise<ScanPlan> {
+async function planTrigger(
+  deps: PlanDeps,
+  request: Extract<ScanRequest, { kind: "trigger" }>,
+): Promise<ScanPlan> {
   const { config } = deps;
-  if (!isKnownProject(config, request.repo)) return ignore(`repository ${request.repo} is not in the test map`);
+  if (!isKnownProject(config, request.repo))
+    return ignore(`repository ${request.repo} is not in the test map`);
   const pull = await findPullForCommit(deps, request.repo, request.sha);
   const spec = findContext(config, request.repo, pull?.baseRef, request.context);
   if (!spec) return ignore(`context ${request.context} is not in the test map of ${request.repo}`);
@@ -122,7 +140,14 @@ async function planTrigger(deps: PlanDeps, request: Extract<ScanRequest, { kind:
   };
   const task = makeTask(subject, spec, deps.now);
   // The trigger itself posted the pending status; posting another would hide who triggered it.
-  const action: ScanAction = { kind: "queue", context: spec.name, queue: spec.queue, priority: spec.priority, task, postPending: false };
+  const action: ScanAction = {
+    kind: "queue",
+    context: spec.name,
+    queue: spec.queue,
+    priority: spec.priority,
+    task,
+    postPending: false,
+  };
   return { subject, actions: [action], skipped: [] };
 }
 

@@ -1,7 +1,7 @@
 /** Phase two: consume queue `webhook`, apply the scan plan (statuses, task entries), then ack. */
 import type { HangarConfig } from "../config/index.js";
 import type { Forge } from "../forge/types.js";
-import { parseEntry, webhookEnvelopeSchema, BadEntryError } from "../queue/messages.js";
+import { BadEntryError, parseEntry, webhookEnvelopeSchema } from "../queue/messages.js";
 import type { Consumer, Delivery, QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
@@ -24,7 +24,11 @@ export async function applyPlan(deps: ScannerDeps, plan: ScanPlan): Promise<void
   for (const action of plan.actions) {
     if (action.kind === "status" || action.postPending) {
       const description = action.kind === "status" ? action.description : NOT_YET_TESTED;
-      await deps.forge.postStatus(subject.repo, subject.sha, { context: action.context, state: "pending", description });
+      await deps.forge.postStatus(subject.repo, subject.sha, {
+        context: action.context,
+        state: "pending",
+        description,
+      });
     }
     if (action.kind === "queue") {
       await deps.queue.publish(action.queue, JSON.stringify(action.task), { priority: action.priority });
@@ -54,7 +58,10 @@ async function scanDelivery(deps: ScannerDeps, delivery: Delivery): Promise<void
   } catch (error) {
     if (error instanceof BadEntryError || error instanceof BadEventError) {
       // Retrying cannot fix a malformed entry: log it whole for an operator and drop it.
-      log.error({ err: error.message, body: delivery.body.toString("utf8").slice(0, 4096) }, "scan: dropping bad entry");
+      log.error(
+        { err: error.message, body: delivery.body.toString("utf8").slice(0, 4096) },
+        "scan: dropping bad entry",
+      );
       await delivery.ack();
       return;
     }

@@ -1,5 +1,5 @@
 /** The test map: which contexts run for a repository's branch, and how. */
-import { contextName, type ContextEntry, type HangarConfig } from "../config/index.js";
+import { type ContextEntry, contextName, type HangarConfig } from "../config/index.js";
 import { DEFAULT_PRIORITY } from "../queue/types.js";
 
 export const MANUAL_BRANCH = "_manual";

@@ -1,5 +1,5 @@
 /** Structured logs (pino). Parts take a Logger and scope it with child({ ... }). */
-import { pino, type Logger as PinoLogger } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
 export type Logger = PinoLogger;
 

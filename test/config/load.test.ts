@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { ConfigError, loadConfigFile, parseConfigText, resolveSecret, SecretError } from "../../src/config/index.js";
+import {
+  ConfigError,
+  loadConfigFile,
+  parseConfigText,
+  resolveSecret,
+  SecretError,
+} from "../../src/config/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hangar-config-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,7 +30,12 @@ describe("configuration", () => {
     assert.equal(config.queue.driver, "sqlite");
     assert.equal(config.store.driver, "fs");
     assert.equal(config.webhook.maxBodyBytes, 25 * 1024 * 1024);
-    assert.deepEqual(config.queue.names, { webhook: "webhook", public: "public", internal: "internal", statistics: "statistics" });
+    assert.deepEqual(config.queue.names, {
+      webhook: "webhook",
+      public: "public",
+      internal: "internal",
+      statistics: "statistics",
+    });
   });
 
   test("a full file keeps every documented key", () => {
@@ -50,13 +61,22 @@ describe("configuration", () => {
 
   test("errors name the bad key's path and what is expected", () => {
     const problems = problemsOf("queue: { driver: redis }\nworker: { concurrency: many }\n");
-    assert.ok(problems.some((p) => p.startsWith("queue.driver:") && p.includes("sqlite")), problems.join("\n"));
-    assert.ok(problems.some((p) => p.startsWith("worker.concurrency:") && p.includes("number")), problems.join("\n"));
+    assert.ok(
+      problems.some((p) => p.startsWith("queue.driver:") && p.includes("sqlite")),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith("worker.concurrency:") && p.includes("number")),
+      problems.join("\n"),
+    );
   });
 
   test("unknown keys are refused, so a typo does not pass silently", () => {
     const problems = problemsOf("webhook: { lisen: '1.2.3.4:5' }\n");
-    assert.ok(problems.some((p) => p.startsWith("webhook:") && p.includes("lisen")), problems.join("\n"));
+    assert.ok(
+      problems.some((p) => p.startsWith("webhook:") && p.includes("lisen")),
+      problems.join("\n"),
+    );
   });
 
   test("a bad listen address and a bad project name are named", () => {
@@ -72,11 +92,14 @@ describe("configuration", () => {
   });
 
   test("a missing file is a ConfigError naming it", () => {
-    assert.throws(() => loadConfigFile(join(dir, "nope.yaml")), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /nope\.yaml.*ENOENT/s);
-      return true;
-    });
+    assert.throws(
+      () => loadConfigFile(join(dir, "nope.yaml")),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /nope\.yaml.*ENOENT/s);
+        return true;
+      },
+    );
   });
 });
 
@@ -91,11 +114,17 @@ describe("secrets", () => {
 
   test("a missing secret names the key and where it was looked for, not a value", () => {
     const context = { env: {}, baseDir: dir };
-    assert.throws(() => resolveSecret({ env: "NOPE" }, "forge.github.token", context), (error: unknown) => {
-      assert.ok(error instanceof SecretError);
-      assert.match(error.message, /forge\.github\.token: environment variable NOPE is not set/);
-      return true;
-    });
-    assert.throws(() => resolveSecret({ file: "missing" }, "webhook.secret", context), /webhook\.secret: cannot read secret file .*missing \(ENOENT\)/);
+    assert.throws(
+      () => resolveSecret({ env: "NOPE" }, "forge.github.token", context),
+      (error: unknown) => {
+        assert.ok(error instanceof SecretError);
+        assert.match(error.message, /forge\.github\.token: environment variable NOPE is not set/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => resolveSecret({ file: "missing" }, "webhook.secret", context),
+      /webhook\.secret: cannot read secret file .*missing \(ENOENT\)/,
+    );
   });
 });

@@ -34,7 +34,11 @@ export interface Deployment {
 
 export type DeploymentConfig = Pick<ConfigInput, "projects" | "trust" | "worker">;
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -65,11 +69,19 @@ export function waitForStatuses(
 
 export const isFinal = (statuses: PostedStatus[]) => statuses.some((s) => s.state !== "pending");
 
-function spawnServe(configFile: string, logs: Record<string, unknown>[]): Promise<{ child: ChildProcess; webhook: string; store: string }> {
-  const child = spawn(process.execPath, [CLI, "serve", "--config", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+function spawnServe(
+  configFile: string,
+  logs: Record<string, unknown>[],
+): Promise<{ child: ChildProcess; webhook: string; store: string }> {
+  const child = spawn(process.execPath, [CLI, "serve", "--config", configFile], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stderr! });
-    const early = (code: number | null) => reject(new Error(`hangar serve exited with ${code} before it was up: ${JSON.stringify(logs.slice(-5))}`));
+    const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
+    const early = (code: number | null) =>
+      reject(
+        new Error(`hangar serve exited with ${code} before it was up: ${JSON.stringify(logs.slice(-5))}`),
+      );
     child.once("exit", early);
     lines.on("line", (line) => {
       let entry: Record<string, unknown>;

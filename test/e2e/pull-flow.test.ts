@@ -33,7 +33,12 @@ describe("pull request flow", () => {
   after(() => deployment?.stop());
 
   test("a clean PR gets exactly three statuses, in order, and the log holds the run's output", async () => {
-    const pull = await deployment.emulator.openPull({ repo: "acme/widget", author: "alice", title: "Add a feature", files: { "feature.txt": "new\n" } });
+    const pull = await deployment.emulator.openPull({
+      repo: "acme/widget",
+      author: "alice",
+      title: "Add a feature",
+      files: { "feature.txt": "new\n" },
+    });
     assert.equal(pull.delivery?.status, 202);
     const statuses = await waitForStatuses(deployment, "acme/widget", pull.sha, "debian/unit", isFinal);
     assert.deepEqual(
@@ -58,8 +63,18 @@ describe("pull request flow", () => {
   });
 
   test("a failing .hangar/run gets a failure status with its exit code, and the log is kept", async () => {
-    const pull = await deployment.emulator.openPull({ repo: "acme/broken", author: "alice", files: { "x": "1\n" } });
-    const statuses = await waitForStatuses(deployment, "acme/broken", pull.sha, "fedora/integration", isFinal);
+    const pull = await deployment.emulator.openPull({
+      repo: "acme/broken",
+      author: "alice",
+      files: { x: "1\n" },
+    });
+    const statuses = await waitForStatuses(
+      deployment,
+      "acme/broken",
+      pull.sha,
+      "fedora/integration",
+      isFinal,
+    );
     const final = statuses.at(-1);
     assert.equal(final?.state, "failure");
     assert.equal(final?.description, "Failed (exit code 3) [e2e-worker]");
@@ -68,7 +83,11 @@ describe("pull request flow", () => {
   });
 
   test("a job over its timeout is killed and fails", async () => {
-    const pull = await deployment.emulator.openPull({ repo: "acme/slow", author: "alice", files: { "x": "1\n" } });
+    const pull = await deployment.emulator.openPull({
+      repo: "acme/slow",
+      author: "alice",
+      files: { x: "1\n" },
+    });
     const statuses = await waitForStatuses(deployment, "acme/slow", pull.sha, "slow", isFinal, 20_000);
     const final = statuses.at(-1);
     assert.equal(final?.state, "failure");
@@ -78,10 +97,17 @@ describe("pull request flow", () => {
   });
 
   test("an untrusted author gets Manual testing required and no job runs", async () => {
-    const pull = await deployment.emulator.openPull({ repo: "acme/open", author: "mallory", files: { "evil.sh": "rm -rf /\n" } });
+    const pull = await deployment.emulator.openPull({
+      repo: "acme/open",
+      author: "mallory",
+      files: { "evil.sh": "rm -rf /\n" },
+    });
     assert.equal(pull.delivery?.status, 202);
     const statuses = await waitForStatuses(deployment, "acme/open", pull.sha, "unit", (s) => s.length > 0);
-    assert.deepEqual(statuses.map((s) => [s.state, s.description]), [["pending", "Manual testing required"]]);
+    assert.deepEqual(
+      statuses.map((s) => [s.state, s.description]),
+      [["pending", "Manual testing required"]],
+    );
     const queue = await openQueue({ driver: "sqlite", path: join(deployment.dir, "queue.sqlite"), layout });
     try {
       // Once scan has settled the delivery, nothing can still be on its way to a task queue.
@@ -101,14 +127,21 @@ describe("pull request flow", () => {
     const body = JSON.stringify({ action: "opened", number: 1 });
     const response = await fetch(deployment.webhookUrl, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "pull_request",
+        "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+      },
       body,
     });
     assert.equal(response.status, 401);
     const queue = await openQueue({ driver: "sqlite", path: join(deployment.dir, "queue.sqlite"), layout });
     try {
       const info = await queue.inspect("webhook", 10);
-      assert.equal(info.entries.some((e) => e.body.includes(body)), false);
+      assert.equal(
+        info.entries.some((e) => e.body.includes(body)),
+        false,
+      );
     } finally {
       await queue.close();
     }

@@ -27,11 +27,19 @@ test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends i
   await deployment.emulator.createRepo({
     repo: "acme/crash",
     files: {
-      ".hangar/run": sh(`if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho $$ > ${marker}\necho "first run"\nsleep 120`),
+      ".hangar/run": sh(
+        `if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho $$ > ${marker}\necho "first run"\nsleep 120`,
+      ),
     },
   });
-  const pull = await deployment.emulator.openPull({ repo: "acme/crash", author: "alice", files: { "x": "1\n" } });
-  await waitFor("the first run to start", async () => (existsSync(marker) && readFileSync(marker, "utf8").trim() ? true : undefined));
+  const pull = await deployment.emulator.openPull({
+    repo: "acme/crash",
+    author: "alice",
+    files: { x: "1\n" },
+  });
+  await waitFor("the first run to start", async () =>
+    existsSync(marker) && readFileSync(marker, "utf8").trim() ? true : undefined,
+  );
   const firstRun = Number(readFileSync(marker, "utf8"));
   await deployment.kill();
 
@@ -44,5 +52,9 @@ test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends i
   );
   const log = await (await fetch(new URL("log", statuses.at(-1)?.target_url ?? ""))).text();
   assert.match(log, /second run/);
-  await waitFor("the crashed run's processes to be reaped", async () => (alive(firstRun) ? undefined : true), 10_000);
+  await waitFor(
+    "the crashed run's processes to be reaped",
+    async () => (alive(firstRun) ? undefined : true),
+    10_000,
+  );
 });

@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), "hangar-checkout-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd, encoding: "utf8" }).trim();
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+    cwd,
+    encoding: "utf8",
+  }).trim();
 
 /** A bare repository `owner/name.git` with main and a commit reachable only as refs/pull/1/head. */
 function makeRepo(): { main: string; pr: string } {

@@ -46,7 +46,7 @@ describe("process executor", () => {
 
   test("sees only the environment it is given", async () => {
     process.env.HANGAR_TEST_LEAK = "leaked";
-    const s = spec('echo "leak=[${HANGAR_TEST_LEAK:-}]"');
+    const s = spec('echo "leak=[$HANGAR_TEST_LEAK]"');
     await executor.run(s);
     delete process.env.HANGAR_TEST_LEAK;
     assert.match(s.output(), /leak=\[\]/);

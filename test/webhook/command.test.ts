@@ -35,7 +35,11 @@ test("hangar webhook's setup: config file, secret from a file, queue next to the
     let status: number;
     try {
       status = (
-        await deliver(running.webhookUrl ?? "", { event: "pull_request", body, signature: signature(body, "from-a-file") })
+        await deliver(running.webhookUrl ?? "", {
+          event: "pull_request",
+          body,
+          signature: signature(body, "from-a-file"),
+        })
       ).status;
     } finally {
       await running.stop();

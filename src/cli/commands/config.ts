@@ -1,6 +1,12 @@
 /** `hangar config check FILE`: validate a configuration and the secrets it names, without starting anything. */
 import type { Command } from "commander";
-import { ConfigError, loadConfigFile, resolveSecret, SecretError, type SecretRef } from "../../config/index.js";
+import {
+  ConfigError,
+  loadConfigFile,
+  resolveSecret,
+  SecretError,
+  type SecretRef,
+} from "../../config/index.js";
 
 function secretRefs(config: ReturnType<typeof loadConfigFile>["config"]): [string, SecretRef][] {
   const refs: [string, SecretRef | undefined][] = [
@@ -9,7 +15,10 @@ function secretRefs(config: ReturnType<typeof loadConfigFile>["config"]): [strin
     ["queue.amqp.tls.ca", config.queue.amqp?.tls?.ca],
     ["queue.amqp.tls.cert", config.queue.amqp?.tls?.cert],
     ["queue.amqp.tls.key", config.queue.amqp?.tls?.key],
-    ...Object.entries(config.worker.secrets).map(([name, ref]): [string, SecretRef] => [`worker.secrets.${name}`, ref]),
+    ...Object.entries(config.worker.secrets).map(([name, ref]): [string, SecretRef] => [
+      `worker.secrets.${name}`,
+      ref,
+    ]),
   ];
   return refs.filter((entry): entry is [string, SecretRef] => entry[1] !== undefined);
 }

@@ -32,7 +32,8 @@ export function register(program: Command): void {
     .option("--timeout <seconds>", "how long to wait for the demo PR's results", "120")
     .action(async (flags: LocalFlags) => {
       const seconds = Number(flags.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout: expected a positive number of seconds, got ${flags.timeout}`);
+      if (!Number.isFinite(seconds) || seconds <= 0)
+        throw new UsageError(`--timeout: expected a positive number of seconds, got ${flags.timeout}`);
       const code = await runLocal({
         once: flags.once,
         keep: flags.keep,

@@ -27,10 +27,14 @@ export function register(program: Command): void {
 
   program
     .command("webhook")
-    .description("receive GitHub webhooks: verify the signature, queue the payload durably, then answer (phase one alone)")
+    .description(
+      "receive GitHub webhooks: verify the signature, queue the payload durably, then answer (phase one alone)",
+    )
     .requiredOption("-c, --config <file>", "hangar.yaml to use")
     .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
-    .action((flags: ServeFlags) => serve(flags, { webhook: true, scan: false, run: false, storeServer: false }));
+    .action((flags: ServeFlags) =>
+      serve(flags, { webhook: true, scan: false, run: false, storeServer: false }),
+    );
 
   program
     .command("worker")
