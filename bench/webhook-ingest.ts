@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { openConfiguredQueue } from "../src/cli/services.js";
 import { type ConfigInput, loadConfigFile } from "../src/config/index.js";
 import { samplePullRequestEvent } from "../src/emulator/payloads.js";
+import { openConfiguredQueue } from "../src/queue/from-config.js";
 import { silentLogger } from "../src/util/logger.js";
 import { runLoad } from "./http-load.js";
 import type { BenchBackend, BenchOptions, BenchRow, BenchSection } from "./types.js";
@@ -102,7 +102,7 @@ async function measure(backend: BenchBackend, concurrency: number, options: Benc
     }
 
     const loaded = loadConfigFile(configFile);
-    const queue = await openConfiguredQueue(loaded, silentLogger());
+    const queue = await openConfiguredQueue(loaded, {}, silentLogger());
     const queued = (await queue.inspect(loaded.config.queue.names.webhook, 0)).ready;
     await queue.close();
 

@@ -20,11 +20,13 @@ import {
 } from "../config/index.js";
 import { createForge } from "../forge/index.js";
 import type { Forge } from "../forge/types.js";
-import { openQueue } from "../queue/index.js";
+import { openConfiguredQueue } from "../queue/from-config.js";
 import type { Consumer, QueueBackend } from "../queue/types.js";
-import { ProcessExecutor, type RunningWorker, startWorker } from "../runner/index.js";
+import { createExecutor } from "../runner/executors.js";
+import { type RunningWorker, startWorker } from "../runner/index.js";
 import { startScanner } from "../scan/index.js";
-import { openStore, startStoreServer } from "../store/index.js";
+import { openConfiguredStore } from "../store/from-config.js";
+import { startStoreServer } from "../store/index.js";
 import type { Store } from "../store/types.js";
 import type { Logger } from "../util/logger.js";
 import { startWebhookServer } from "../webhook/index.js";
@@ -86,28 +88,21 @@ function workerSecrets(options: ServiceOptions): Record<string, string> {
   return secrets;
 }
 
-async function openConfiguredStore(
-  options: ServiceOptions,
-  stack: Stack,
-): Promise<{ store: Store; url?: string }> {
+/** The configured store; with the fs driver, also its HTTP server when this process serves it. */
+async function startStore(options: ServiceOptions, stack: Stack): Promise<{ store: Store; url?: string }> {
   const { config } = options.loaded;
-  if (config.store.driver !== "fs") {
-    throw new ConfigError(options.loaded.source, [
-      `store.driver: ${config.store.driver} is not supported by this build; use fs`,
-    ]);
-  }
-  const dir = configPath(options.loaded, config.store.fs.dir);
-  await mkdir(dir, { recursive: true });
   let base = publicUrl(config);
   let url: string | undefined;
-  if (options.roles.storeServer) {
+  if (options.roles.storeServer && config.store.driver === "fs") {
+    const dir = configPath(options.loaded, config.store.fs.dir);
+    await mkdir(dir, { recursive: true });
     const server = await startStoreServer({ dir, listen: config.store.fs.listen, logger: options.logger });
     stack.push(() => server.close());
     url = server.url;
     // With port 0 in store.fs.listen, only the running server knows its address.
     if (config.store.publicUrl === undefined) base = server.url;
   }
-  const store = await openStore({ driver: "fs", dir, publicUrl: base });
+  const store = await openConfiguredStore(options.loaded, options.env, base);
   stack.push(() => store.close());
   return { store, ...(url ? { url } : {}) };
 }
@@ -126,28 +121,13 @@ export function webhookSecret(
   return resolveSecret(ref, "webhook.secret", { env, baseDir: loaded.baseDir });
 }
 
-export function openConfiguredQueue(loaded: LoadedConfig, logger: Logger): Promise<QueueBackend> {
-  const { config } = loaded;
-  if (config.queue.driver !== "sqlite") {
-    throw new ConfigError(loaded.source, [
-      `queue.driver: ${config.queue.driver} is not supported by this build; use sqlite`,
-    ]);
-  }
-  return openQueue({
-    driver: "sqlite",
-    path: configPath(loaded, config.queue.sqlite.path),
-    layout: queueLayout(config),
-    logger,
-  });
-}
-
 export async function startServices(options: ServiceOptions): Promise<RunningServices> {
   const { config } = options.loaded;
   const { roles, logger } = options;
   const stack = new Stack();
   try {
     const secret = roles.webhook ? webhookSecret(options.loaded, options.env) : undefined;
-    const queue = await openConfiguredQueue(options.loaded, logger.child({ part: "queue" }));
+    const queue = await openConfiguredQueue(options.loaded, options.env, logger.child({ part: "queue" }));
     stack.push(() => queue.close());
 
     let forge: Forge | undefined;
@@ -165,8 +145,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
       });
     }
 
-    const { store, url: storeUrl } =
-      roles.run || roles.storeServer ? await openConfiguredStore(options, stack) : {};
+    const { store, url: storeUrl } = roles.run || roles.storeServer ? await startStore(options, stack) : {};
 
     let webhookUrl: string | undefined;
     if (secret !== undefined) {
@@ -192,11 +171,6 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
 
     let worker: RunningWorker | undefined;
     if (roles.run && forge && store) {
-      if (config.worker.executor !== "process") {
-        throw new ConfigError(options.loaded.source, [
-          `worker.executor: ${config.worker.executor} is not supported by this build; use process`,
-        ]);
-      }
       const workDir = config.worker.workDir
         ? configPath(options.loaded, config.worker.workDir)
         : join(tmpdir(), "hangar-work");
@@ -210,7 +184,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         forge,
         store,
         queue,
-        executor: new ProcessExecutor(),
+        executor: createExecutor(options.loaded),
         logger: logger.child({ part: "run" }),
         worker: workerName(config),
         workDir,

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { openConfiguredQueue, startServices } from "../../src/cli/services.js";
+import { startServices } from "../../src/cli/services.js";
 import { loadConfigFile } from "../../src/config/index.js";
+import { openConfiguredQueue } from "../../src/queue/from-config.js";
 import { silentLogger } from "../../src/util/logger.js";
 import { deliver, pullRequestPayload, signature } from "./harness.js";
 
@@ -45,7 +46,7 @@ test("hangar webhook's setup: config file, secret from a file, queue next to the
       await running.stop();
     }
     assert.equal(status, 202);
-    const queue = await openConfiguredQueue(loaded, silentLogger());
+    const queue = await openConfiguredQueue(loaded, {}, silentLogger());
     try {
       assert.equal((await queue.inspect("webhook", 0)).ready, 1);
     } finally {
