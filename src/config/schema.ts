@@ -72,6 +72,18 @@ const storeSchema = z.strictObject({
       listen: hostPort.default("127.0.0.1:8081"),
     })
     .prefault({}),
+  s3: z
+    .strictObject({
+      /** Endpoint and bucket: `https://s3.example.com/bucket` (path style) or the bucket's own URL. */
+      url: z.url(),
+      region: z.string().min(1).default("us-east-1"),
+      accessKeyId: secretRefSchema.optional(),
+      secretAccessKey: secretRefSchema.optional(),
+      /** Self-hosted S3 servers want the bucket in the path, not in the host name. */
+      pathStyle: z.boolean().default(true),
+      acl: z.enum(["private", "public-read"]).optional(),
+    })
+    .optional(),
   publicUrl: z.url().optional(),
 });
 
@@ -82,6 +94,24 @@ const workerSchema = z.strictObject({
   executor: z.enum(["process", "container"]).default("process"),
   workDir: z.string().min(1).optional(),
   defaultTimeout: z.number().positive().default(120),
+  capabilities: z.array(z.string().regex(/^[\w.-]+$/, "expected a capability name")).default([]),
+  container: z
+    .strictObject({
+      command: z.array(z.string().min(1)).min(1).default(["podman"]),
+      runArgs: z.array(z.string()).default([]),
+      defaultImage: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  imageCache: z
+    .strictObject({
+      dir: z.string().min(1).optional(),
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(20 * 1024 ** 3),
+    })
+    .prefault({}),
   secrets: z
     .record(
       z.string().regex(/^[\w.-]+$/, "expected a secret name of letters, digits, . _ -"),
