@@ -5,12 +5,14 @@
  */
 import { parseArgs } from "node:util";
 import { backends } from "./backends.js";
+import { dispatchLatency } from "./dispatch.js";
+import { s3Transfer } from "./s3-transfer.js";
 import { formatTable } from "./table.js";
 import type { BenchRow, BenchSection } from "./types.js";
 import { webhookIngest } from "./webhook-ingest.js";
 
-/** In the order they run; a dispatch-latency section joins this list. */
-const sections: readonly BenchSection[] = [webhookIngest];
+/** In the order they run. */
+const sections: readonly BenchSection[] = [webhookIngest, dispatchLatency, s3Transfer];
 
 const { values } = parseArgs({
   options: {

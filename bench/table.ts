@@ -10,7 +10,7 @@ const COLUMNS: readonly {
   { title: "section", cell: (r) => r.section },
   { title: "concurrency", cell: (r) => String(r.concurrency), right: true },
   { title: "requests", cell: (r) => String(r.requests), right: true },
-  { title: "ok/s", cell: (r) => r.perSecond.toFixed(0), right: true },
+  { title: "ok/s", cell: (r) => (Number.isFinite(r.perSecond) ? r.perSecond.toFixed(0) : "-"), right: true },
   { title: "p50 ms", cell: (r) => r.p50Ms.toFixed(2), right: true },
   { title: "p99 ms", cell: (r) => r.p99Ms.toFixed(2), right: true },
   { title: "note", cell: (r) => r.note ?? "" },

@@ -6,7 +6,7 @@ export interface BenchRow {
   readonly section: string;
   readonly concurrency: number;
   readonly requests: number;
-  /** Successful operations per second (for the webhook: 202 answers). */
+  /** Successful operations per second (for the webhook: 202 answers); NaN where not measured. */
   readonly perSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -21,6 +21,8 @@ export interface BenchBackend {
   unavailable(): Promise<string | undefined>;
   /** The `queue:` part of a hangar config using this backend, keeping its state under dir. */
   queueConfig(dir: string): NonNullable<ConfigInput["queue"]>;
+  /** Remove state kept outside dir (e.g. queues on a shared broker) once a row is measured. */
+  cleanup?(dir: string): Promise<void>;
 }
 
 export interface BenchOptions {

@@ -120,6 +120,7 @@ async function measure(backend: BenchBackend, concurrency: number, options: Benc
       note: notes.join("; "),
     };
   } finally {
+    await backend.cleanup?.(dir);
     rmSync(dir, { recursive: true, force: true });
   }
 }

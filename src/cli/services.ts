@@ -11,7 +11,6 @@ import {
   configPath,
   type LoadedConfig,
   publicUrl,
-  queueLayout,
   resolveOptionalSecret,
   resolveSecret,
   type SecretContext,
@@ -22,6 +21,7 @@ import { createForge } from "../forge/index.js";
 import type { Forge } from "../forge/types.js";
 import { openConfiguredQueue } from "../queue/from-config.js";
 import type { Consumer, QueueBackend } from "../queue/types.js";
+import { detectCapabilities } from "../runner/capabilities/index.js";
 import { createExecutor } from "../runner/executors.js";
 import { type RunningWorker, startWorker } from "../runner/index.js";
 import { startScanner } from "../scan/index.js";
@@ -180,22 +180,30 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         "forge.github.token",
         secretContext(options),
       );
-      worker = await startWorker({
+      const runLogger = logger.child({ part: "run" });
+      // Start on what the config asserts; probes (seconds long) add their capabilities' queues when done.
+      const capabilities = [...config.worker.capabilities];
+      const running = await startWorker({
         forge,
         store,
         queue,
-        executor: createExecutor(options.loaded),
-        logger: logger.child({ part: "run" }),
+        executor: createExecutor(options.loaded, runLogger),
+        logger: runLogger,
         worker: workerName(config),
         workDir,
         cloneBase: cloneBase(options.loaded),
         ...(cloneToken ? { cloneToken } : {}),
         secrets: workerSecrets(options),
         defaultTimeout: config.worker.defaultTimeout,
-        queues: workerQueues(config),
+        capabilities,
+        queues: workerQueues(config, capabilities),
         concurrency: config.worker.concurrency,
       });
-      stack.push(() => (worker as RunningWorker).stop());
+      worker = running;
+      stack.push(() => running.stop());
+      void detectCapabilities(config, { cacheDir: join(workDir, "probes"), logger: runLogger })
+        .then((found) => running.extend(found.capabilities, workerQueues(config, found.capabilities)))
+        .catch((error: unknown) => runLogger.error({ err: String(error) }, "capability probes failed"));
     }
 
     return {

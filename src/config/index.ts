@@ -1,4 +1,13 @@
-export { contextName, publicUrl, queueLayout, workerName, workerQueues } from "./derived.js";
+export {
+  contextName,
+  contextQueue,
+  INTERNAL_CAPABILITY,
+  publicUrl,
+  queueLayout,
+  taskQueues,
+  workerName,
+  workerQueues,
+} from "./derived.js";
 export {
   ConfigError,
   configPath,

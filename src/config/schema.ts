@@ -95,6 +95,19 @@ const workerSchema = z.strictObject({
   workDir: z.string().min(1).optional(),
   defaultTimeout: z.number().positive().default(120),
   capabilities: z.array(z.string().regex(/^[\w.-]+$/, "expected a capability name")).default([]),
+  /** Probes that add a capability the worker does not already assert in `capabilities`. */
+  probes: z
+    .strictObject({
+      kvm: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          timeoutSeconds: z.number().positive().default(5),
+          qemu: z.string().min(1).default("qemu-system-x86_64"),
+          kernel: z.string().min(1).optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   container: z
     .strictObject({
       command: z.array(z.string().min(1)).min(1).default(["podman"]),

@@ -2,15 +2,19 @@
  * Opening a queue backend by driver name. A new driver adds its options to
  * QueueOptionsByDriver and its factory to `factories`; callers don't change.
  */
+import { type AmqpQueueOptions, openAmqpQueue } from "./amqp/backend.js";
 import { openSqliteQueue, type SqliteQueueOptions } from "./sqlite/backend.js";
 import type { QueueBackend } from "./types.js";
 
+export { QueueArgumentsError, queueArguments } from "./amqp/arguments.js";
+export type { AmqpQueueOptions, AmqpTlsOptions } from "./amqp/backend.js";
+export { UnknownQueueError } from "./layout.js";
 export type { SqliteQueueOptions } from "./sqlite/backend.js";
-export { UnknownQueueError } from "./sqlite/layout.js";
 export * from "./types.js";
 
 export interface QueueOptionsByDriver {
   sqlite: SqliteQueueOptions;
+  amqp: AmqpQueueOptions;
 }
 
 export type QueueDriver = keyof QueueOptionsByDriver;
@@ -24,6 +28,7 @@ type QueueFactory<D extends QueueDriver> = (options: QueueOptionsByDriver[D]) =>
 
 const factories: { readonly [D in QueueDriver]: QueueFactory<D> } = {
   sqlite: openSqliteQueue,
+  amqp: openAmqpQueue,
 };
 
 export function openQueue(options: OpenQueueOptions): Promise<QueueBackend> {

@@ -17,6 +17,8 @@ export interface ExecSpec {
   readonly secretsDir?: string;
   /** Container image, for executors that use one. */
   readonly image?: string;
+  /** Capabilities the job needs (`kvm`: the container gets /dev/kvm). */
+  readonly capabilities?: readonly string[];
   readonly timeoutMs: number;
   /** Aborted when the job must stop (cancel, superseded, shutdown). */
   readonly signal: AbortSignal;

@@ -4,8 +4,9 @@
  * (error "Internal error", details in the log), the job was stopped (error "Cancelled").
  */
 import { constants, createReadStream } from "node:fs";
-import { access, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Forge } from "../forge/types.js";
 import type { Job } from "../queue/messages.js";
 import { LogStreamer } from "../store/log.js";
@@ -30,10 +31,30 @@ export interface JobDeps {
   /** Secrets this worker has, by name; a job gets those it names. */
   readonly secrets: Readonly<Record<string, string>>;
   readonly defaultTimeout: number;
+  /** What this worker can do (config and probes); jobs see it as HANGAR_CAPABILITIES. */
+  readonly capabilities?: readonly string[];
 }
 
 /** The entry points a repository may have, in order of preference. */
 export const ENTRY_POINTS = [".hangar/run", ".cockpit-ci/run"] as const;
+
+/** The hangar CLI a job may call (`"$HANGAR_NODE" "$HANGAR_CLI" image download ...`). */
+const HANGAR_CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+
+/** The container image a repository asks for: `.hangar/container`, or `.cockpit-ci/container` without `.hangar/`. */
+export async function repositoryImage(checkout: string): Promise<string | undefined> {
+  const hasHangarDir = await access(join(checkout, ".hangar"), constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+  const file = join(checkout, hasHangarDir ? ".hangar/container" : ".cockpit-ci/container");
+  const text = await readFile(file, "utf8").catch(() => "");
+  const image = text
+    .split("\n")
+    .map((line) => line.trim())
+    .find((line) => line !== "" && !line.startsWith("#"));
+  return image;
+}
 
 /** A job that cannot run for a reason the repository must fix: a test failure, not an internal error. */
 class JobFailure extends Error {}
@@ -138,14 +159,21 @@ export async function runJob(job: Job, deps: JobDeps, signal: AbortSignal): Prom
       dir: paths.checkout,
     });
     const argv = await entryPoint(job, paths.checkout);
+    const image = job.container ?? (await repositoryImage(paths.checkout));
     const timeout = job.timeout ?? deps.defaultTimeout;
     const outcome = await deps.executor.run({
       argv,
       checkout: paths.checkout,
       attachments: paths.attachments,
-      env: jobEnvironment(job, paths, stream.url),
+      env: {
+        ...jobEnvironment(job, paths, stream.url),
+        HANGAR_NODE: process.execPath,
+        HANGAR_CLI,
+        HANGAR_CAPABILITIES: (deps.capabilities ?? []).join(","),
+      },
       ...(secrets.dir ? { secretsDir: secrets.dir } : {}),
-      ...(job.container ? { image: job.container } : {}),
+      ...(image ? { image } : {}),
+      ...(job.capabilities ? { capabilities: job.capabilities } : {}),
       timeoutMs: timeout * 60_000,
       signal,
       onStarted: (group) => void markProcessGroup(base, group).catch(() => undefined),

@@ -1,4 +1,5 @@
 /** Phase three's loop: consume the worker's task queues, run each job, ack only after its result is posted. */
+import { INTERNAL_CAPABILITY } from "../config/index.js";
 import { BadEntryError, type Job, parseTaskEntry } from "../queue/messages.js";
 import type { Consumer, Delivery, QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
@@ -16,6 +17,8 @@ export interface RunningWorker {
   readonly running: ReadonlySet<Job>;
   /** Stop taking work; cancel running jobs (their entries go back to the queue). */
   stop(): Promise<void>;
+  /** A probe proved more capabilities: advertise them to jobs and consume these further queues. */
+  extend(capabilities: readonly string[], queues: readonly string[]): Promise<void>;
 }
 
 /** A counting semaphore shared by all of a worker's queues. */
@@ -49,10 +52,20 @@ async function alreadyReported(options: WorkerOptions, job: Job): Promise<boolea
   }
 }
 
+/** Capabilities a job needs that this worker lacks (`internal` only picks a queue). */
+export function missingCapabilities(job: Job, capabilities: readonly string[]): string[] {
+  return (job.capabilities ?? []).filter((c) => c !== INTERNAL_CAPABILITY && !capabilities.includes(c));
+}
+
+/** A job on the wrong queue goes back for a capable worker, after a pause so it does not spin here. */
+const MISROUTED_DELAY_MS = 5000;
+
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const slots = new Slots(options.concurrency);
   const running = new Set<Job>();
   const shutdown = new AbortController();
+  /** Undefined: the caller does not track capabilities, and no job is refused for lacking one. */
+  let capabilities = options.capabilities ? new Set(options.capabilities) : undefined;
   const logger = options.logger.child({ worker: options.worker });
   await reapStaleJobs(options.workDir, logger);
 
@@ -88,8 +101,21 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         );
         return await delivery.ack();
       }
+      const missing = capabilities ? missingCapabilities(job, [...capabilities]) : [];
+      if (missing.length > 0) {
+        logger.warn(
+          { context: job.context, queue: delivery.queue, missing },
+          "job needs capabilities this worker lacks; returning it to the queue",
+        );
+        await new Promise((resolve) => setTimeout(resolve, MISROUTED_DELAY_MS));
+        return await delivery.nack({ requeue: true });
+      }
       running.add(job);
-      await runJob(job, options, shutdown.signal);
+      await runJob(
+        job,
+        { ...options, ...(capabilities ? { capabilities: [...capabilities] } : {}) },
+        shutdown.signal,
+      );
       if (shutdown.signal.aborted) await delivery.nack({ requeue: true });
       else await delivery.ack();
     } catch (error) {
@@ -105,13 +131,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
 
   const consumers: Consumer[] = [];
-  for (const queue of options.queues) {
-    consumers.push(await options.queue.consume(queue, handle, { prefetch: options.concurrency }));
-  }
-  logger.info({ queues: options.queues, concurrency: options.concurrency }, "worker ready");
+  const consumed = new Set<string>();
+  const consume = async (queues: readonly string[]) => {
+    for (const queue of queues) {
+      if (consumed.has(queue) || shutdown.signal.aborted) continue;
+      consumed.add(queue);
+      consumers.push(await options.queue.consume(queue, handle, { prefetch: options.concurrency }));
+    }
+  };
+  await consume(options.queues);
+  logger.info(
+    { queues: [...consumed], concurrency: options.concurrency, capabilities: [...(capabilities ?? [])] },
+    "worker ready",
+  );
 
   return {
     running,
+    async extend(more, queues) {
+      capabilities ??= new Set();
+      for (const capability of more) capabilities.add(capability);
+      const before = consumed.size;
+      await consume(queues);
+      if (consumed.size > before) {
+        logger.info({ queues: [...consumed], capabilities: [...capabilities] }, "worker queues extended");
+      }
+    },
     async stop() {
       await Promise.all(consumers.map((consumer) => consumer.cancel()));
       shutdown.abort();

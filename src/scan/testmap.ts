@@ -1,5 +1,5 @@
 /** The test map: which contexts run for a repository's branch, and how. */
-import { type ContextEntry, contextName, type HangarConfig } from "../config/index.js";
+import { type ContextEntry, contextName, contextQueue, type HangarConfig } from "../config/index.js";
 import { DEFAULT_PRIORITY } from "../queue/types.js";
 
 export const MANUAL_BRANCH = "_manual";
@@ -19,11 +19,10 @@ export interface ContextSpec {
 }
 
 function resolveContext(config: HangarConfig, entry: ContextEntry, manual: boolean): ContextSpec {
-  const names = config.queue.names;
   if (typeof entry === "string") {
     return {
       name: entry,
-      queue: names.public,
+      queue: contextQueue(config, entry),
       priority: DEFAULT_PRIORITY,
       timeout: config.worker.defaultTimeout,
       secrets: [],
@@ -34,7 +33,7 @@ function resolveContext(config: HangarConfig, entry: ContextEntry, manual: boole
   }
   return {
     name: entry.name,
-    queue: entry.internal ? names.internal : names.public,
+    queue: contextQueue(config, entry),
     priority: entry.priority ?? DEFAULT_PRIORITY,
     timeout: entry.timeout ?? config.worker.defaultTimeout,
     secrets: entry.secrets ?? [],

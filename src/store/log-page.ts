@@ -1,23 +1,25 @@
 /**
  * The log viewer, written as `<slug>/log.html` next to the job's objects.
  * Self-contained (inline CSS and JS, no external resources) so any static
- * file server, S3 included, can serve it. It follows status.json, appends
- * log.chunks/NNNNNN while the job runs, switches to the whole `log` when the
- * job has ended, and renders ANSI colours through DOM text nodes only (never
- * innerHTML), so log text cannot inject markup.
+ * file server, S3 included, can serve it.
  *
- * Kept as a TS string so it ships inside dist/ with no asset copying. The
- * script inside avoids backticks and dollar-brace, which this template cannot hold.
+ * While the job runs the page is LOG_PAGE_HTML: its script follows
+ * status.json, appends log.chunks/NNNNNN, switches to the whole `log` when
+ * the job has ended, and renders ANSI colours through DOM text nodes only
+ * (never innerHTML), so log text cannot inject markup.
+ *
+ * When the job ends, finalLogPage() replaces it with a page that needs no
+ * script at all: title, state, timing and attachments filled in, and the
+ * output itself embedded (escaped, colours rendered on the server), up to
+ * EMBED_BYTES of it.
+ *
+ * Kept as TS strings so they ship inside dist/ with no asset copying. The
+ * script avoids backticks and dollar-brace, which these templates cannot hold.
  */
-export const LOG_PAGE_HTML = String.raw`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Test log</title>
-<style>
-:root { color-scheme: light dark; --bg: #fff; --fg: #1d1d1f; --muted: #666; --line: #ddd; --log-bg: #16181d; --log-fg: #d8dadf; }
+import { AnsiHtmlRenderer, escapeHtml } from "./ansi-html.js";
+import type { LogStatus } from "./log.js";
+
+const STYLE = `:root { color-scheme: light dark; --bg: #fff; --fg: #1d1d1f; --muted: #666; --line: #ddd; --log-bg: #16181d; --log-fg: #d8dadf; }
 @media (prefers-color-scheme: dark) { :root { --bg: #0f1115; --fg: #e6e6e6; --muted: #9a9a9a; --line: #2a2d34; } }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -48,25 +50,11 @@ a { color: #3b82f6; }
 .g4 { background: #2b5c8a; } .g5 { background: #6f3b86; } .g6 { background: #2b6f78; } .g7 { background: #9aa0aa; }
 .g8 { background: #5c6370; } .g9 { background: #b3434e; } .g10 { background: #568a3d; } .g11 { background: #a88a2f; }
 .g12 { background: #3d79b0; } .g13 { background: #8d52a8; } .g14 { background: #3a8f99; } .g15 { background: #c8ccd4; }
-</style>
-</head>
-<body>
-<header>
-<h1 id="title">Test log</h1>
-<div class="line"><span id="state" class="state">loading</span><span id="description"></span></div>
-<div class="line details muted">
-<span id="context"></span><span id="subject"></span><span id="worker"></span><span id="time"></span>
-</div>
-<div class="line details"><a href="log">raw log</a><a href="status.json">status.json</a><a href="#end">end of log</a></div>
-<ul id="attachments"></ul>
-</header>
-<noscript><p style="margin: 8px 16px">This viewer needs JavaScript. The complete output is in <a href="log">log</a> once the job has ended;
-while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and so on.</p></noscript>
-<div id="problem" hidden></div>
-<pre id="log"></pre>
-<div id="end"></div>
-<script>
-"use strict";
+#note { display: block; margin: 10px 0; padding: 6px 10px; border: 1px dashed #7f848e; color: #e5c07b; font: 0.9rem/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; white-space: normal; }
+#note a { color: #8cc8ff; }
+`;
+
+const SCRIPT = String.raw`"use strict";
 (function () {
   var POLL_MS = 2000;
   var FINAL = { success: true, failure: true, error: true };
@@ -87,6 +75,20 @@ while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and
       if (response.status === 404 || response.status === 403) return null;
       if (!response.ok) throw new Error(name + ": HTTP " + response.status);
       return response.arrayBuffer().then(function (buffer) { return new Uint8Array(buffer); });
+    });
+  }
+
+  // The log from offset on: a Range request where the server honours it, else the whole and a slice.
+  function fetchRest(name, offset) {
+    var init = { cache: "no-store", headers: offset > 0 ? { Range: "bytes=" + offset + "-" } : {} };
+    return fetch(name, init).then(function (response) {
+      if (response.status === 404 || response.status === 403) return null;
+      if (response.status === 416) return new Uint8Array(0);
+      if (!response.ok) throw new Error(name + ": HTTP " + response.status);
+      return response.arrayBuffer().then(function (buffer) {
+        var bytes = new Uint8Array(buffer);
+        return response.status === 206 ? bytes : bytes.subarray(Math.min(offset, bytes.length));
+      });
     });
   }
 
@@ -297,9 +299,9 @@ while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and
       var raw = await fetchBytes("status.json");
       if (raw === null) {
         // No status.json: a plain log directory, or a job that has not started writing yet.
-        var plain = await fetchBytes("log");
+        var plain = await fetchRest("log", shownBytes);
         if (plain !== null) {
-          append(plain.subarray(Math.min(shownBytes, plain.length)));
+          append(plain);
           finishOutput();
           setText("state", "log");
           problem("");
@@ -311,10 +313,10 @@ while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and
       status = JSON.parse(new TextDecoder("utf-8").decode(raw));
       showStatus();
       if (FINAL[status.state] === true) {
-        var log = await fetchBytes("log");
+        // The log starts with everything the chunks held: only the rest is new.
+        var log = await fetchRest("log", shownBytes);
         if (log !== null) {
-          // The log starts with everything the chunks held: skip what is shown already.
-          append(log.subarray(Math.min(shownBytes, log.length)));
+          append(log);
           finishOutput();
           stop();
           problem("");
@@ -348,7 +350,181 @@ while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and
   ticker = setInterval(function () { if (!done) showTime(); }, 1000);
   poll();
 })();
-</script>
+`;
+
+function documentStart(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${escapeHtml(title)}</title>
+<style>
+${STYLE}</style>
+</head>
+<body>
+`;
+}
+
+interface HeaderHtml {
+  readonly title: string;
+  readonly state: string;
+  readonly description: string;
+  readonly context: string;
+  /** Markup, already escaped. */
+  readonly subject: string;
+  readonly worker: string;
+  readonly time: string;
+  /** Markup, already escaped: the <li> items. */
+  readonly attachments: string;
+}
+
+function header(fields: HeaderHtml): string {
+  const stateClass = fields.state.replace(/[^a-z]/g, "");
+  return `<header>
+<h1 id="title">${escapeHtml(fields.title)}</h1>
+<div class="line"><span id="state" class="state ${stateClass}">${escapeHtml(fields.state)}</span><span id="description">${escapeHtml(fields.description)}</span></div>
+<div class="line details muted">
+<span id="context">${escapeHtml(fields.context)}</span><span id="subject">${fields.subject}</span><span id="worker">${escapeHtml(fields.worker)}</span><span id="time">${escapeHtml(fields.time)}</span>
+</div>
+<div class="line details"><a href="log">raw log</a><a href="status.json">status.json</a><a href="#end">end of log</a></div>
+<ul id="attachments">${fields.attachments}</ul>
+</header>
+`;
+}
+
+/** The live viewer, written when a job starts. */
+export const LOG_PAGE_HTML = `${documentStart("Test log")}${header({
+  title: "Test log",
+  state: "loading",
+  description: "",
+  context: "",
+  subject: "",
+  worker: "",
+  time: "",
+  attachments: "",
+})}<noscript><p style="margin: 8px 16px">This viewer needs JavaScript while the job runs. The complete output is in <a href="log">log</a> once the job has ended,
+and this page then shows it without JavaScript; while it runs, the output so far is in log.chunks/000000, log.chunks/000001, and so on.</p></noscript>
+<div id="problem" hidden></div>
+<pre id="log"></pre>
+<div id="end"></div>
+<script>
+${SCRIPT}</script>
 </body>
 </html>
 `;
+
+/** Output embedded in the final page at most; a longer log shows its start and its end. */
+export const EMBED_BYTES = 10 * 1024 * 1024;
+/** Of EMBED_BYTES, how much the start of a long log gets; the end (where failures are) gets the rest. */
+const HEAD_BYTES = 2 * 1024 * 1024;
+/** How far to look for a line break to cut a long log at. */
+const CUT_WINDOW = 64 * 1024;
+
+/** The job's output, readable by byte range (the log streamer's spool file). */
+export interface LogSource {
+  readonly size: number;
+  read(start: number, end: number): Promise<Buffer>;
+  stream(start: number, end: number): AsyncIterable<Buffer>;
+}
+
+function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor(seconds / 60) % 60;
+  return `${h > 0 ? `${h}h ` : ""}${h > 0 || m > 0 ? `${m}m ` : ""}${seconds % 60}s`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+
+function link(href: string, text: string): string {
+  return `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>`;
+}
+
+/** The same links the live page makes: pull request and commit on GitHub, when they look sane. */
+function subjectHtml(status: LogStatus): string {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(status.repo)) return "";
+  const repo = status.repo;
+  const pull =
+    typeof status.pull === "number" && Number.isInteger(status.pull)
+      ? `${link(`https://github.com/${repo}/pull/${status.pull}`, `${repo}#${status.pull}`)} `
+      : `${escapeHtml(repo)} `;
+  const commit = /^[0-9a-f]{7,64}$/.test(status.sha)
+    ? `<code>${link(`https://github.com/${repo}/commit/${status.sha}`, status.sha.slice(0, 8))}</code>`
+    : "";
+  return pull + commit;
+}
+
+function timeText(status: LogStatus): string {
+  const started = new Date(status.started);
+  if (Number.isNaN(started.getTime())) return "";
+  const ended = status.ended === null ? null : new Date(status.ended);
+  if (ended === null || Number.isNaN(ended.getTime())) return `started ${formatTime(started)}`;
+  return `started ${formatTime(started)}, took ${duration(ended.getTime() - started.getTime())}`;
+}
+
+async function* rendered(source: LogSource, start: number, end: number): AsyncGenerator<string> {
+  const renderer = new AnsiHtmlRenderer();
+  for await (const piece of source.stream(start, end)) yield renderer.push(piece);
+  yield renderer.end();
+}
+
+/** Where to cut: just after the last line break before at (or at, when there is none near). */
+async function cutBefore(source: LogSource, at: number): Promise<number> {
+  const from = Math.max(0, at - CUT_WINDOW);
+  const newline = (await source.read(from, at)).lastIndexOf(10);
+  return newline < 0 ? at : from + newline + 1;
+}
+
+/** Where to resume: just after the first line break from at on (or at, when there is none near). */
+async function cutAfter(source: LogSource, at: number): Promise<number> {
+  const newline = (await source.read(at, Math.min(source.size, at + CUT_WINDOW))).indexOf(10);
+  return newline < 0 ? at : at + newline + 1;
+}
+
+async function* embeddedLog(source: LogSource): AsyncGenerator<string> {
+  if (source.size <= EMBED_BYTES) {
+    yield* rendered(source, 0, source.size);
+    return;
+  }
+  const headEnd = await cutBefore(source, HEAD_BYTES);
+  const tailStart = await cutAfter(source, source.size - (EMBED_BYTES - HEAD_BYTES));
+  yield* rendered(source, 0, headEnd);
+  yield `<span id="note">${formatBytes(tailStart - headEnd)} of output left out here. The ${link("log", "raw log")} has all ${formatBytes(source.size)}.</span>`;
+  yield* rendered(source, tailStart, source.size);
+}
+
+/**
+ * The page that replaces the live viewer when the job has ended: everything
+ * in the markup, nothing left for a script to fetch. Produced piece by
+ * piece, so the log is never in memory as a whole.
+ */
+export async function* finalLogPage(status: LogStatus, source: LogSource): AsyncGenerator<string> {
+  const title = status.title === "" ? "Test log" : status.title;
+  yield documentStart(`${status.state}: ${title}`);
+  yield header({
+    title,
+    state: status.state,
+    description: status.description,
+    context: status.context,
+    subject: subjectHtml(status),
+    worker: `on ${status.worker}`,
+    time: timeText(status),
+    attachments: status.attachments
+      .map(
+        (name) =>
+          `<li>${link(`attachments/${name.split("/").map(encodeURIComponent).join("/")}`, name)}</li>`,
+      )
+      .join(""),
+  });
+  yield '<pre id="log">';
+  yield* embeddedLog(source);
+  yield '</pre>\n<div id="end"></div>\n</body>\n</html>\n';
+}

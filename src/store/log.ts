@@ -2,24 +2,29 @@
  * Streams one job's log into the store while the job runs.
  *
  * Layout under the job's slug:
- *   log.html             the static viewer page (written at start)
+ *   log.html             the viewer page: live at start, replaced at the end by
+ *                        a static page with the output embedded
  *   status.json          job metadata and state, rewritten as the job goes
  *   log.chunks/NNNNNN    the output so far, in pieces (removed at the end)
  *   log                  the whole output (written at the end)
  *   attachments/<name>   files the job produced
  *
- * write() only buffers, so a slow store never blocks the job's output; all
- * store writes go through one queue, one at a time, in order. A chunk object
- * is written before the status.json that counts it, and the final `log`
- * before the status.json that says the job has ended, so a reader following
- * status.json never asks for an object that is not there yet.
+ * write() only appends to a spool file on local disk, so a slow store never
+ * blocks the job's output and no output is kept in memory: chunks are read
+ * back from the spool, and the final `log` and page are streamed from it.
+ * All store writes go through one queue, one at a time, in order. A chunk
+ * object is written before the status.json that counts it, and the final
+ * `log` and page before the status.json that says the job has ended, so a
+ * reader following status.json never asks for an object that is not there yet.
  */
-import type { Readable } from "node:stream";
+import { tmpdir } from "node:os";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { contentTypeFor, validateKey } from "./keys.js";
-import { LOG_PAGE_HTML } from "./log-page.js";
+import { finalLogPage, LOG_PAGE_HTML } from "./log-page.js";
+import { Spool } from "./spool.js";
 import type { Store } from "./types.js";
 
 export type LogState = "running" | "success" | "failure" | "error";
@@ -42,6 +47,8 @@ export interface LogStreamerOptions {
   readonly mask?: readonly string[];
   /** Waits between attempts of a failed store write (default 250 ms, 1 s, 4 s). */
   readonly retryDelaysMs?: readonly number[];
+  /** Where the output is spooled while the job runs (default: the system's temp dir). */
+  readonly spoolDir?: string;
   readonly logger?: Logger;
 }
 
@@ -63,6 +70,11 @@ export interface LogStatus {
   /** Names under attachments/. */
   readonly attachments: readonly string[];
 }
+
+/** A chunk never holds more than this, even when output piled up while the store was away. */
+const MAX_CHUNK_BYTES = 1024 * 1024;
+
+type Body = Buffer | string | (() => Readable);
 
 export function chunkName(index: number): string {
   return `log.chunks/${String(index).padStart(6, "0")}`;
@@ -144,11 +156,10 @@ export class LogStreamer {
   private state: LogState = "running";
   private description: string;
   private readonly attachments: string[] = [];
-  /** All masked output, for the final log. */
-  private readonly output: Buffer[] = [];
-  /** Masked output not yet in a chunk. */
-  private unsent: Buffer[] = [];
-  private unsentBytes = 0;
+  /** All masked output. */
+  private readonly spool: Spool;
+  /** Output bytes already in chunks. */
+  private sent = 0;
   private chunks = 0;
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
@@ -169,6 +180,7 @@ export class LogStreamer {
     this.retryDelaysMs = options.retryDelaysMs ?? [250, 1000, 4000];
     this.logger = options.logger;
     this.masker = new SecretMasker(options.mask ?? []);
+    this.spool = new Spool(options.spoolDir ?? tmpdir());
     this.description = `In progress [${meta.worker}]`;
     void this.enqueue(async () => {
       await this.putWithRetry("log.html", LOG_PAGE_HTML);
@@ -185,9 +197,9 @@ export class LogStreamer {
   write(chunk: string | Buffer): void {
     if (this.finishing !== undefined) return;
     // Copy a Buffer: the caller may reuse it once write() returns.
-    this.take(this.masker.push(Buffer.from(chunk)));
-    if (this.unsentBytes >= this.flushBytes) this.scheduleFlush();
-    else if (this.unsentBytes > 0) this.armTimer();
+    this.spool.append(this.masker.push(Buffer.from(chunk)));
+    if (this.unsent >= this.flushBytes) this.scheduleFlush();
+    else if (this.unsent > 0) this.armTimer();
   }
 
   /** Write buffered output now; resolves when every store write queued so far is done. */
@@ -217,9 +229,10 @@ export class LogStreamer {
   }
 
   /**
-   * Write the remaining output, the whole `log`, the final status.json, then
-   * remove the chunks. Rejects when the log or the final status could not be
-   * stored. Calling it again returns the same promise.
+   * Write the whole `log`, the final page, the final status.json, then remove
+   * the chunks and the spool file. Rejects when the log or the final status
+   * could not be stored (a final page that could not be stored leaves the
+   * live one, which still works). Calling it again returns the same promise.
    */
   finish(state: Exclude<LogState, "running">, description: string): Promise<void> {
     this.finishing ??= this.finishNow(state, description);
@@ -228,19 +241,35 @@ export class LogStreamer {
 
   private finishNow(state: Exclude<LogState, "running">, description: string): Promise<void> {
     // The rest of the output goes straight into the log: no last chunk needed.
-    this.take(this.masker.end());
+    this.spool.append(this.masker.end());
     clearTimeout(this.timer);
     this.timer = undefined;
-    return this.enqueue(async () => {
+    const done = this.enqueue(async () => {
       const ended = new Date();
-      if (!(await this.putWithRetry("log", Buffer.concat(this.output)))) {
+      this.spool.close();
+      const size = this.spool.size;
+      if (this.spool.broken)
+        this.logger?.warn(
+          { slug: this.slug, err: errorMessage(this.spool.broken) },
+          "log spool failed; the log ends where it broke",
+        );
+      if (!(await this.putWithRetry("log", () => this.spool.stream(0, size)))) {
         throw new Error(`could not store the log of ${this.slug}`);
       }
-      // Only now may a status.json say the job has ended: its log is there to read.
+      // Only now may anything say the job has ended: its log is there to read.
       this.state = state;
       this.description = this.masker.maskString(description);
       this.ended = ended;
       this.statusQueued = false;
+      const status = this.status();
+      const source = {
+        size,
+        read: (start: number, end: number) => this.spool.read(start, end),
+        stream: (start: number, end: number) => this.spool.stream(start, end),
+      };
+      const page = () => Readable.from(finalLogPage(status, source), { objectMode: false });
+      if (!(await this.putWithRetry("log.html", page)))
+        this.logger?.warn({ slug: this.slug }, "could not store the final log page; the live one stays");
       if (!(await this.putStatus())) throw new Error(`could not store the status of ${this.slug}`);
       for (let index = 0; index < this.chunks; index++) {
         await this.store.delete(this.keyOf(chunkName(index))).catch((error: unknown) => {
@@ -251,13 +280,12 @@ export class LogStreamer {
         });
       }
     });
+    return done.finally(() => this.spool.remove());
   }
 
-  private take(masked: Buffer): void {
-    if (masked.length === 0) return;
-    this.output.push(masked);
-    this.unsent.push(masked);
-    this.unsentBytes += masked.length;
+  /** Output not yet in a chunk. */
+  private get unsent(): number {
+    return this.spool.size - this.sent;
   }
 
   private armTimer(): void {
@@ -281,21 +309,26 @@ export class LogStreamer {
     });
   }
 
-  /** Everything unsent becomes the next chunk, so a slow store gets fewer, larger chunks. */
+  /** Everything unsent (up to a limit) becomes the next chunk, so a slow store gets fewer, larger chunks. */
   private async sendChunk(): Promise<void> {
-    if (this.unsentBytes === 0) return;
-    const taken = this.unsent.length;
-    const body = Buffer.concat(this.unsent);
+    if (this.unsent === 0) return;
+    let body: Buffer;
+    try {
+      body = await this.spool.read(this.sent, Math.min(this.spool.size, this.sent + MAX_CHUNK_BYTES));
+    } catch (error) {
+      this.logger?.warn({ slug: this.slug, err: errorMessage(error) }, "could not read the log spool");
+      return;
+    }
+    if (body.length === 0) return;
     if (!(await this.putWithRetry(chunkName(this.chunks), body))) {
       this.armTimer(); // keep the output and try again with the next chunk
       return;
     }
     this.chunks++;
-    this.unsent = this.unsent.slice(taken);
-    this.unsentBytes -= body.length;
+    this.sent += body.length;
     this.scheduleStatus();
-    if (this.unsentBytes >= this.flushBytes) this.scheduleFlush();
-    else if (this.unsentBytes > 0) this.armTimer();
+    if (this.unsent >= this.flushBytes) this.scheduleFlush();
+    else if (this.unsent > 0) this.armTimer();
   }
 
   private scheduleStatus(): void {
@@ -309,7 +342,11 @@ export class LogStreamer {
   }
 
   private putStatus(): Promise<boolean> {
-    const status: LogStatus = {
+    return this.putWithRetry("status.json", `${JSON.stringify(this.status(), null, 2)}\n`);
+  }
+
+  private status(): LogStatus {
+    return {
       title: this.meta.title,
       context: this.meta.context,
       repo: this.meta.repo,
@@ -323,7 +360,6 @@ export class LogStreamer {
       chunks: this.chunks,
       attachments: [...this.attachments],
     };
-    return this.putWithRetry("status.json", `${JSON.stringify(status, null, 2)}\n`);
   }
 
   /** Run op after every earlier one; the queue itself never rejects. */
@@ -338,11 +374,18 @@ export class LogStreamer {
   }
 
   /** False when every attempt failed; the failure is logged, never thrown. */
-  private async putWithRetry(name: string, body: Buffer | string): Promise<boolean> {
+  private async putWithRetry(name: string, body: Body): Promise<boolean> {
     const key = this.keyOf(name);
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.put(key, body, { contentType: contentTypeFor(key) });
+        // A stream cannot be replayed: a factory makes a fresh one for each attempt.
+        const attemptBody = typeof body === "function" ? body() : body;
+        try {
+          await this.store.put(key, attemptBody, { contentType: contentTypeFor(key) });
+        } finally {
+          // A store that failed before reading it all must not leave it open.
+          if (attemptBody instanceof Readable) attemptBody.destroy();
+        }
         return true;
       } catch (error) {
         const delay = this.retryDelaysMs[attempt];

@@ -32,7 +32,8 @@ export interface Deployment {
   stop(): Promise<void>;
 }
 
-export type DeploymentConfig = Pick<ConfigInput, "projects" | "trust" | "worker">;
+/** store: optional, the fs store on a free port when absent; queue: optional, SQLite when absent. */
+export type DeploymentConfig = Pick<ConfigInput, "projects" | "trust" | "worker" | "store" | "queue">;
 
 export async function waitFor<T>(
   what: string,
@@ -108,9 +109,9 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
   const emulator = await startEmulator({ dir: join(dir, "git"), token });
   const config: ConfigInput = {
     webhook: { listen: "127.0.0.1:0", secret: { file: "webhook-secret" } },
-    queue: { driver: "sqlite", sqlite: { path: "queue.sqlite" } },
+    queue: settings.queue ?? { driver: "sqlite", sqlite: { path: "queue.sqlite" } },
     forge: { github: { api: emulator.url, clone: "git", token: { file: "github-token" } } },
-    store: { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
+    store: settings.store ?? { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
     worker: { name: "e2e-worker", workDir: "work", ...settings.worker },
     projects: settings.projects ?? {},
     trust: settings.trust ?? { users: [] },

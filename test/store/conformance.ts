@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { after, describe, test } from "node:test";
+import { chunkName, type LogStatus, LogStreamer } from "../../src/store/log.js";
 import { BadKeyError, ObjectExistsError, type Store } from "../../src/store/types.js";
 
 export interface StoreFixture {
@@ -253,6 +254,44 @@ export function storeConformance(
       await assert.rejects(store.list("../"), BadKeyError);
       await assert.rejects(store.list("/abs"), BadKeyError);
       assert.deepEqual(await store.list(""), [], "nothing was written");
+    });
+
+    test("a log streams in chunks while the job runs, then becomes one log and a static page", async () => {
+      const store = await fresh();
+      const slug = "pull-1-abcdef12-unit";
+      const log = new LogStreamer(
+        store,
+        slug,
+        { title: "Streaming", context: "unit", repo: "a/b", sha: "abcdef12", pull: 1, worker: "w" },
+        { flushIntervalMs: 20, flushBytes: 64 * 1024 },
+      );
+      const status = async (): Promise<LogStatus | null> => {
+        const raw = await store.get(`${slug}/status.json`);
+        return raw === null ? null : (JSON.parse(raw.toString()) as LogStatus);
+      };
+      const chunksPublished = async (count: number) => {
+        const deadline = Date.now() + 20_000;
+        while (((await status())?.chunks ?? 0) < count) {
+          assert.ok(Date.now() < deadline, `${count} chunks are published before the job ends`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      log.write("first line\n");
+      await chunksPublished(1);
+      assert.equal((await store.get(`${slug}/${chunkName(0)}`))?.toString(), "first line\n");
+      assert.equal(await store.get(`${slug}/log`), null, "no whole log while running");
+      const big = `${"x".repeat(99)}\n`.repeat(2000); // 200 KB: more than flushBytes, so chunks follow at once
+      log.write(big);
+      await chunksPublished(2);
+      log.write("\u001b[31mlast <line>\u001b[0m\n");
+      await log.finish("failure", "1 test failed");
+      const whole = (await store.get(`${slug}/log`))?.toString();
+      assert.equal(whole, `first line\n${big}\u001b[31mlast <line>\u001b[0m\n`);
+      assert.equal((await status())?.state, "failure");
+      assert.deepEqual(await store.list(`${slug}/log.chunks/`), [], "chunks are removed at the end");
+      const page = (await store.get(`${slug}/log.html`))?.toString() ?? "";
+      assert.match(page, /<span class="f1">last &#60;line&#62;<\/span>/, "the final page embeds the output");
+      assert.doesNotMatch(page, /<script/, "the final page needs no script");
     });
 
     test("keys with spaces and unicode work, and url() encodes them", async () => {

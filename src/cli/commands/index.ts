@@ -2,9 +2,12 @@
 import type { Command } from "commander";
 import { register as config } from "./config.js";
 import { register as githubEmulator } from "./github-emulator.js";
+import { register as image } from "./image.js";
 import { register as local } from "./local.js";
+import { register as queue } from "./queue.js";
+import { register as secrets } from "./secrets.js";
 import { register as serve } from "./serve.js";
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [local, serve, config, githubEmulator];
+export const commands: RegisterCommand[] = [local, serve, config, queue, secrets, image, githubEmulator];

@@ -6,13 +6,12 @@
  */
 import { errorMessage } from "../../util/errors.js";
 import { type Logger, silentLogger } from "../../util/logger.js";
+import { checkPriority, checkQueue, queueKinds } from "../layout.js";
 import {
   type ConsumeOptions,
   type Consumer,
   DEFAULT_PRIORITY,
   type DeliveryHandler,
-  MAX_PRIORITY,
-  MIN_PRIORITY,
   type PublishOptions,
   type QueueBackend,
   type QueueInfo,
@@ -24,7 +23,6 @@ import { SqliteConsumer } from "./consumer.js";
 import type { LeaseOperations } from "./delivery.js";
 import { newIdentity, type OwnerIdentity } from "./identity.js";
 import { type InspectQueue, prepareInspectQueue } from "./inspect.js";
-import { checkQueue, queueKinds } from "./layout.js";
 import { type OwnerStatements, prepareOwnerStatements } from "./owners.js";
 import { type InsertEntry, prepareInsertEntry } from "./publish.js";
 import { type PurgeQueue, preparePurgeQueue } from "./purge.js";
@@ -260,13 +258,4 @@ export class SqliteQueueBackend implements QueueBackend {
   private assertOpen(): void {
     if (this.isClosed) throw new Error("queue backend is closed");
   }
-}
-
-function checkPriority(priority: number): number {
-  if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
-    throw new RangeError(
-      `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${priority}`,
-    );
-  }
-  return priority;
 }

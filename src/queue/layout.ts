@@ -1,5 +1,5 @@
-/** The queues a layout declares, and the error for any other name. */
-import type { QueueKind, QueueLayout } from "../types.js";
+/** The queues a layout declares, the error for any other name, and the checks every backend applies. */
+import { MAX_PRIORITY, MIN_PRIORITY, type QueueKind, type QueueLayout } from "./types.js";
 
 export class UnknownQueueError extends Error {
   override readonly name = "UnknownQueueError";
@@ -20,4 +20,13 @@ export function queueKinds(layout: QueueLayout): Map<string, QueueKind> {
 
 export function checkQueue(kinds: ReadonlyMap<string, QueueKind>, queue: string): void {
   if (!kinds.has(queue)) throw new UnknownQueueError(queue, [...kinds.keys()]);
+}
+
+export function checkPriority(priority: number): number {
+  if (!Number.isInteger(priority) || priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+    throw new RangeError(
+      `priority must be an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}, got ${priority}`,
+    );
+  }
+  return priority;
 }
