@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { backends } from "./backends.js";
+import { dashboardPages } from "./dashboard-pages.js";
 import { dispatchLatency } from "./dispatch.js";
 import { s3Transfer } from "./s3-transfer.js";
 import { formatTable } from "./table.js";
@@ -12,7 +13,7 @@ import type { BenchRow, BenchSection } from "./types.js";
 import { webhookIngest } from "./webhook-ingest.js";
 
 /** In the order they run. */
-const sections: readonly BenchSection[] = [webhookIngest, dispatchLatency, s3Transfer];
+const sections: readonly BenchSection[] = [webhookIngest, dispatchLatency, s3Transfer, dashboardPages];
 
 const { values } = parseArgs({
   options: {

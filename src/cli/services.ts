@@ -17,14 +17,23 @@ import {
   workerName,
   workerQueues,
 } from "../config/index.js";
-import { createForge } from "../forge/index.js";
+import { jobsDatabasePath, startConfiguredDashboard } from "../dashboard/from-config.js";
+import { createForge, type HookDeliveries } from "../forge/index.js";
+import { cloneBaseOf, configuredApp, type ProjectForges, projectForges } from "../forge/projects.js";
 import type { Forge } from "../forge/types.js";
+import { JobDatabase } from "../jobs/database.js";
+import { JobEventPublisher } from "../jobs/events.js";
+import { startRecorder } from "../jobs/recorder.js";
+import type { JobHistory } from "../jobs/types.js";
+import { instrumentForge } from "../metrics/forge.js";
 import { openConfiguredQueue } from "../queue/from-config.js";
 import type { Consumer, QueueBackend } from "../queue/types.js";
 import { detectCapabilities } from "../runner/capabilities/index.js";
 import { createExecutor } from "../runner/executors.js";
 import { type RunningWorker, startWorker } from "../runner/index.js";
 import { startScanner } from "../scan/index.js";
+import { startReconciler } from "../scan/reconcile.js";
+import { startScheduler } from "../schedule/scheduler.js";
 import { openConfiguredStore } from "../store/from-config.js";
 import { startStoreServer } from "../store/index.js";
 import type { Store } from "../store/types.js";
@@ -37,9 +46,11 @@ export interface Roles {
   readonly run: boolean;
   /** Serve the fs store's directory over HTTP (status links point there). */
   readonly storeServer: boolean;
+  /** Record job events into the job database and requeue lost jobs: one process per deployment. */
+  readonly record?: boolean;
 }
 
-export const ALL_ROLES: Roles = { webhook: true, scan: true, run: true, storeServer: true };
+export const ALL_ROLES: Roles = { webhook: true, scan: true, run: true, storeServer: true, record: true };
 
 export interface ServiceOptions {
   readonly loaded: LoadedConfig;
@@ -55,6 +66,8 @@ export interface RunningServices {
   readonly forge?: Forge;
   readonly store?: Store;
   readonly worker?: RunningWorker;
+  /** The job history, in the process that records it. */
+  readonly jobs?: JobHistory;
   stop(): Promise<void>;
 }
 
@@ -126,26 +139,65 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
   const { roles, logger } = options;
   const stack = new Stack();
   try {
-    const secret = roles.webhook ? webhookSecret(options.loaded, options.env) : undefined;
+    const insecure = config.webhook.insecureNoSignature;
+    const secret = !roles.webhook
+      ? undefined
+      : insecure && config.webhook.secret === undefined
+        ? ""
+        : webhookSecret(options.loaded, options.env);
     const queue = await openConfiguredQueue(options.loaded, options.env, logger.child({ part: "queue" }));
     stack.push(() => queue.close());
 
+    const events = new JobEventPublisher(queue, config.queue.names.events, logger.child({ part: "events" }));
+    const timings = {
+      heartbeatMs: config.worker.heartbeatSeconds * 1000,
+      maxAttempts: 1 + config.worker.retries,
+    };
+
     let forge: Forge | undefined;
-    if (roles.scan || roles.run) {
+    let hooks: HookDeliveries | undefined;
+    let projects: ProjectForges | undefined;
+    if (roles.scan || roles.run || roles.record) {
+      const app = configuredApp(options.loaded, options.env);
       const token = resolveOptionalSecret(
         config.forge.github.token,
         "forge.github.token",
         secretContext(options),
       );
-      forge = createForge({
+      const configured = createForge({
         api: config.forge.github.api,
         token,
         post: config.forge.github.post,
         logger: logger.child({ part: "forge" }),
+        fetch: app?.fetch,
+        timeoutMs: config.forge.github.timeoutSeconds * 1000,
+        outbox: configPath(options.loaded, config.forge.github.outbox),
       });
+      stack.push(() => configured.close());
+      forge = instrumentForge(configured);
+      hooks = configured;
+      projects = projectForges({ loaded: options.loaded, env: options.env, logger, github: forge, app });
+      forge = projects.forge;
     }
 
-    const { store, url: storeUrl } = roles.run || roles.storeServer ? await startStore(options, stack) : {};
+    const { store, url: storeUrl } =
+      roles.run || roles.storeServer || roles.record ? await startStore(options, stack) : {};
+
+    let jobs: JobHistory | undefined;
+    if (roles.record && forge && store) {
+      const recorder = await startRecorder({
+        queue,
+        eventsQueue: config.queue.names.events,
+        database: jobsDatabasePath(options.loaded),
+        store,
+        forge,
+        logger: logger.child({ part: "record" }),
+        lostAfterMs: Math.max(config.worker.lostAfterSeconds * 1000, 2 * timings.heartbeatMs),
+        ...timings,
+      });
+      stack.push(() => recorder.stop());
+      jobs = recorder.history;
+    }
 
     let webhookUrl: string | undefined;
     if (secret !== undefined) {
@@ -154,6 +206,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         secret,
         queue,
         logger: logger.child({ part: "webhook" }),
+        spoolDir: configPath(options.loaded, config.webhook.spool.dir),
       });
       stack.push(() => webhook.close());
       webhookUrl = webhook.url;
@@ -167,6 +220,23 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         logger: logger.child({ part: "scan" }),
       });
       stack.push(() => scanner.cancel());
+      const reconciler = startReconciler({
+        config,
+        queue,
+        forge,
+        ...(hooks ? { hooks } : {}),
+        logger: logger.child({ part: "reconcile" }),
+      });
+      stack.push(() => reconciler.stop());
+      if (projects) {
+        const scheduler = startScheduler({
+          config,
+          queue,
+          forge: projects.forge,
+          logger: logger.child({ part: "schedule" }),
+        });
+        stack.push(() => scheduler.stop());
+      }
     }
 
     let worker: RunningWorker | undefined;
@@ -192,12 +262,17 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         worker: workerName(config),
         workDir,
         cloneBase: cloneBase(options.loaded),
-        ...(cloneToken ? { cloneToken } : {}),
+        ...(projects ? { cloneToken: projects.cloneToken } : cloneToken ? { cloneToken } : {}),
+        cloneBaseFor: (repo: string) => cloneBaseOf(config, repo) ?? cloneBase(options.loaded),
         secrets: workerSecrets(options),
         defaultTimeout: config.worker.defaultTimeout,
         capabilities,
         queues: workerQueues(config, capabilities),
         concurrency: config.worker.concurrency,
+        events,
+        ...timings,
+        shutdownGraceMs: config.worker.shutdownGraceSeconds * 1000,
+        supersededCheckMs: config.worker.supersededCheckSeconds * 1000,
       });
       worker = running;
       stack.push(() => running.stop());
@@ -206,11 +281,31 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         .catch((error: unknown) => runLogger.error({ err: String(error) }, "capability probes failed"));
     }
 
+    if (config.dashboard.listen !== undefined) {
+      let history = jobs;
+      if (history === undefined) {
+        // Not the recording process: read the recorder's database file.
+        const database = new JobDatabase(jobsDatabasePath(options.loaded));
+        stack.push(async () => database.close());
+        history = database;
+      }
+      const dashboard = await startConfiguredDashboard({
+        ...options,
+        logger: logger.child({ part: "dashboard" }),
+        queue,
+        history,
+        ...(store ? { store } : {}),
+        ...(forge ? { forge } : {}),
+      });
+      if (dashboard) stack.push(() => dashboard.close());
+    }
+
     return {
       queue,
       ...(forge ? { forge } : {}),
       ...(store ? { store } : {}),
       ...(worker ? { worker } : {}),
+      ...(jobs ? { jobs } : {}),
       ...(webhookUrl ? { webhookUrl } : {}),
       ...(storeUrl ? { storeUrl } : {}),
       stop: () => stack.unwind(),

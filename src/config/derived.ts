@@ -84,9 +84,18 @@ export function publicUrl(config: HangarConfig): string {
   return base.endsWith("/") ? base : `${base}/`;
 }
 
+/**
+ * Every queue a backend declares. The events queue is declared like a task
+ * queue (durable, x-max-priority 9): Cockpit's bots never read it, and the
+ * declarations of Cockpit's own queues stay exactly theirs.
+ */
 export function queueLayout(config: HangarConfig): QueueLayout {
   const names = config.queue.names;
-  return { webhook: names.webhook, tasks: taskQueues(config), statistics: names.statistics };
+  return {
+    webhook: names.webhook,
+    tasks: [...taskQueues(config), names.events],
+    statistics: names.statistics,
+  };
 }
 
 export function contextName(entry: ContextEntry): string {

@@ -21,6 +21,7 @@ export {
   type ContextEntry,
   configSchema,
   type HangarConfig,
+  type ScheduleEntry,
   type SecretRef,
 } from "./schema.js";
 export { resolveOptionalSecret, resolveSecret, type SecretContext, SecretError } from "./secrets.js";

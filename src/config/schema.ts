@@ -2,7 +2,18 @@
  * The schema of hangar.yaml. Every key is documented in README.md; defaults
  * here are the embedded one-machine setup.
  */
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
+
+function isCronExpression(text: string): boolean {
+  if (text.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(text, { tz: "UTC" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A secret: a literal string, `{file: PATH}` or `{env: NAME}`. Resolved by secrets.ts. */
 export const secretRefSchema = z.union([
@@ -26,6 +37,26 @@ const webhookSchema = z.strictObject({
     .int()
     .positive()
     .default(25 * 1024 * 1024),
+  /** Where deliveries wait, on disk, while the queue is unreachable; also holds the accepted-ids record. */
+  spool: z
+    .strictObject({
+      dir: z.string().min(1).default("hangar-webhook-spool"),
+      /** A publish that has not resolved by then is spooled instead (GitHub gives up after 10 s). */
+      publishTimeoutMs: z.number().int().positive().default(5000),
+    })
+    .prefault({}),
+  /** Deliveries whose X-GitHub-Delivery was accepted before are acknowledged, not queued again. */
+  dedupe: z
+    .strictObject({
+      retentionHours: z
+        .number()
+        .positive()
+        .default(7 * 24),
+      maxEntries: z.number().int().positive().default(1_000_000),
+    })
+    .prefault({}),
+  /** Accept deliveries without X-Hub-Signature-256. For local experiments only; logged loudly. */
+  insecureNoSignature: z.boolean().default(false),
 });
 
 const queueSchema = z.strictObject({
@@ -49,6 +80,8 @@ const queueSchema = z.strictObject({
       public: queueName.default("public"),
       internal: queueName.default("internal"),
       statistics: queueName.default("statistics"),
+      /** Job and worker events for the recorder (hangar's own format; never Cockpit's statistics queue). */
+      events: queueName.default("hangar-events"),
     })
     .prefault({}),
 });
@@ -60,8 +93,32 @@ const forgeSchema = z.strictObject({
       clone: z.string().min(1).default("https://github.com"),
       token: secretRefSchema.optional(),
       post: z.boolean().default(true),
+      /** Statuses that could not be posted wait here (SQLite) and are posted later, in order. */
+      outbox: z.string().min(1).default("hangar-outbox.sqlite"),
+      /** Per-request timeout; a request that takes longer is retried. */
+      timeoutSeconds: z.number().positive().default(30),
+      /** A GitHub App instead of a token: installation tokens are minted from the private key. */
+      app: z
+        .strictObject({
+          appId: z.union([z.number().int().positive(), z.string().regex(/^\d+$/, "expected a number")]),
+          privateKey: secretRefSchema,
+          /** Found per repository (GET /repos/{o}/{r}/installation) when not given. */
+          installationId: z.number().int().positive().optional(),
+        })
+        .optional(),
     })
     .prefault({}),
+  /** A Forgejo or Gitea server, for projects with `forge: forgejo`. */
+  forgejo: z
+    .strictObject({
+      /** The API base, e.g. https://codeberg.org/api/v1 */
+      api: z.url(),
+      /** Clone base URL (or directory), e.g. https://codeberg.org */
+      clone: z.string().min(1),
+      token: secretRefSchema.optional(),
+      post: z.boolean().default(true),
+    })
+    .optional(),
 });
 
 const storeSchema = z.strictObject({
@@ -131,6 +188,27 @@ const workerSchema = z.strictObject({
       secretRefSchema,
     )
     .default({}),
+  /** How often a worker reports itself and its running jobs to the recorder. */
+  heartbeatSeconds: z.number().positive().max(20).default(5),
+  /** A running job unheard of for this long is lost and requeued; well under a minute. */
+  lostAfterSeconds: z.number().positive().max(55).default(20),
+  /** Automatic reruns after an infrastructure failure (not started, clone network error, worker lost). */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** On SIGTERM, running jobs get this long to finish before they are cancelled and requeued. */
+  shutdownGraceSeconds: z.number().min(0).default(25),
+  /** How often a running PR job checks whether the PR's head moved on. */
+  supersededCheckSeconds: z.number().positive().default(30),
+  /** The recorder's SQLite job database; default: hangar-jobs.sqlite next to queue.sqlite.path. */
+  jobsDatabase: z.string().min(1).optional(),
+});
+
+/** The web dashboard and /metrics; served by `hangar serve`/`worker`/`webhook` only when `listen` is set. */
+const dashboardSchema = z.strictObject({
+  listen: hostPort.optional(),
+  /** Holders of this token may retry, cancel and drain; without it the dashboard is read-only. */
+  adminToken: secretRefSchema.optional(),
+  /** Mark the login cookie Secure: set when the dashboard is reached over HTTPS. */
+  secureCookie: z.boolean().default(false),
 });
 
 /** A context of the test map: a name, or a name with settings. */
@@ -150,12 +228,53 @@ export const contextSchema = z.union([
 ]);
 export type ContextEntry = z.infer<typeof contextSchema>;
 
+/** A five-field cron expression (minute hour day month weekday), checked by the cron parser. */
+const cronSchema = z.string().refine(isCronExpression, "expected a cron expression such as `0 3 * * *`");
+
+const scheduleSchema = z.strictObject({
+  cron: cronSchema,
+  branch: z.string().min(1),
+  /** Contexts of the test map to run; the branch's contexts when absent. */
+  contexts: z.array(z.string().min(1)).min(1).optional(),
+  /** IANA time zone of the cron expression; UTC when absent. */
+  timezone: z.string().min(1).optional(),
+});
+export type ScheduleEntry = z.infer<typeof scheduleSchema>;
+
 const projectSchema = z.strictObject({
   /** branch name (or `_manual`) -> contexts tested on PRs against it */
   branches: z.record(z.string().min(1), z.array(contextSchema)).default({}),
+  /** Which forge hosts the repository. */
+  forge: z.enum(["github", "forgejo"]).default("github"),
+  /** How results are shown: commit statuses, or check runs (needs a GitHub App). */
+  report: z.enum(["statuses", "checks"]).default("statuses"),
+  /** Scheduled runs of a branch's contexts; failures open an issue. */
+  schedules: z.array(scheduleSchema).default([]),
 });
 
 const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, "expected owner/name");
+
+/** A webhook hangar may read the deliveries of: a repository's or an organization's. */
+const hookSchema = z.union([
+  z.strictObject({ repo: repoName, id: z.number().int().positive() }),
+  z.strictObject({
+    org: z.string().regex(/^[\w.-]+$/, "expected an organization"),
+    id: z.number().int().positive(),
+  }),
+]);
+export type HookRef = z.infer<typeof hookSchema>;
+
+/** Catching up with events lost outside hangar: open PRs without statuses, failed deliveries. */
+const reconcileSchema = z.strictObject({
+  /** Minutes between runs of a scanning worker; 0 runs only at start (with atStart). */
+  intervalMinutes: z.number().min(0).default(15),
+  atStart: z.boolean().default(true),
+  /** The run at start waits this long, so deliveries arriving at start are scanned first. */
+  startDelaySeconds: z.number().min(0).default(10),
+  hooks: z.array(hookSchema).default([]),
+  /** Failed deliveries older than this are left alone (GitHub redelivers up to 3 days back). */
+  lookbackHours: z.number().positive().max(72).default(24),
+});
 
 export const configSchema = z.strictObject({
   webhook: webhookSchema.prefault({}),
@@ -163,7 +282,22 @@ export const configSchema = z.strictObject({
   forge: forgeSchema.prefault({}),
   store: storeSchema.prefault({}),
   worker: workerSchema.prefault({}),
-  projects: z.record(repoName, projectSchema).default({}),
+  dashboard: dashboardSchema.prefault({}),
+  projects: z
+    .record(repoName, projectSchema)
+    .default({})
+    .superRefine((projects, context) => {
+      for (const [repo, project] of Object.entries(projects)) {
+        if (project.report === "checks" && project.forge !== "github") {
+          context.addIssue({
+            code: "custom",
+            path: [repo, "report"],
+            message: "check runs are a GitHub feature; use report: statuses with forge: forgejo",
+          });
+        }
+      }
+    }),
+  reconcile: reconcileSchema.prefault({}),
   trust: z
     .strictObject({
       users: z.array(z.string()).default([]),

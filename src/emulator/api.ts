@@ -1,4 +1,6 @@
 /** The GitHub REST endpoints hangar uses, answered from the emulator's state. */
+import { appRoutes } from "./app.js";
+import { checkRoutes } from "./checks.js";
 import { readPath, resolveCommit, type TreeEntry } from "./git.js";
 import {
   bodyObject,
@@ -50,6 +52,8 @@ export function apiRoutes(state: EmulatorState): Route[] {
   };
 
   return [
+    ...appRoutes(state),
+    ...checkRoutes(state),
     route("GET", /^\/user$/, () => ok(userJson(urls, state.user))),
 
     route("GET", new RegExp(`^${REPO}$`), (context) => {

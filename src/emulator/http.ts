@@ -129,8 +129,15 @@ export class Faults {
   private readonly rules: { rule: FaultRule; matches: (path: string) => boolean; left: number }[] = [];
 
   add(rule: FaultRule): void {
-    if (!Number.isInteger(rule.status) || rule.status < 100 || rule.status > 599)
+    if (rule.status === undefined && rule.delayMs === undefined)
+      throw new Error("a fault needs a status, a delayMs, or both");
+    if (
+      rule.status !== undefined &&
+      (!Number.isInteger(rule.status) || rule.status < 100 || rule.status > 599)
+    )
       throw new Error(`invalid fault status ${rule.status}`);
+    if (rule.delayMs !== undefined && (!Number.isFinite(rule.delayMs) || rule.delayMs < 0))
+      throw new Error(`invalid fault delay ${rule.delayMs}`);
     const pattern = rule.regex ? new RegExp(rule.path) : globPattern(rule.path);
     this.rules.push({ rule, matches: (path) => pattern.test(path), left: rule.times ?? 1 });
   }

@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { apiRoutes } from "./api.js";
+import { isAppCredential } from "./app.js";
 import { CONTROL_PREFIX, controlRoutes } from "./control.js";
+import { hookRoutes } from "./hooks.js";
 import { errorBody, Faults, HttpError, matchRoute, type Reply, type Route, readBody } from "./http.js";
 import { EmulatorState, splitRepo } from "./state.js";
 import {
@@ -23,6 +25,7 @@ import {
 } from "./types.js";
 
 export { connectEmulator } from "./client.js";
+export { HOOK_ID } from "./hooks.js";
 export * from "./payloads.js";
 export * from "./types.js";
 export { deliverWebhook, type WebhookRequest, webhookRequest } from "./webhooks.js";
@@ -75,7 +78,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     injectFault: async (rule) => faults.add(rule),
     idle: () => state.idle(),
   };
-  const api = apiRoutes(state);
+  const api = [...apiRoutes(state), ...hookRoutes(state)];
   const controls = controlRoutes(control, { url, cloneBase: dir });
 
   handle = async (request, response) => {
@@ -113,14 +116,24 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     body: unknown,
   ): Promise<Reply> {
     const fault = faults.take(method, target.pathname);
-    if (fault !== undefined) {
+    if (fault?.delayMs !== undefined) {
+      await new Promise((done) => setTimeout(done, fault.delayMs));
+      // A client that gave up meanwhile gets nothing done (nginx's 499, recorded only).
+      if (request.socket.destroyed) return { status: 499, body: errorBody(499, "Client closed request") };
+    }
+    if (fault?.status !== undefined) {
       return {
         status: fault.status,
         body: fault.body ?? errorBody(fault.status, `Injected fault ${fault.status}`),
         headers: { ...fault.headers },
       };
     }
-    if (options.token !== undefined && !authorized(request.headers.authorization, options.token)) {
+    const header = request.headers.authorization;
+    if (
+      options.token !== undefined &&
+      !authorized(header, options.token) &&
+      !isAppCredential(state, header)
+    ) {
       throw new HttpError(401, "Bad credentials");
     }
     return dispatch(api, method, target, request, body);

@@ -50,6 +50,14 @@ export interface RepoState {
   readonly statuses: Map<string, StoredStatus[]>;
 }
 
+export interface StoredDelivery {
+  readonly delivery: WebhookDelivery;
+  readonly event: string;
+  readonly payload: unknown;
+  /** The payload's repository, owner/name, when it has one. */
+  readonly repo: string | null;
+}
+
 export interface StoredStatus extends PostedStatus {
   readonly id: number;
 }
@@ -65,6 +73,8 @@ export class EmulatorState {
   readonly repos = new Map<string, RepoState>();
   readonly orgs = new Map<string, Set<string>>();
   readonly recordedDeliveries: WebhookDelivery[] = [];
+  /** Every attempt with what is needed to send it again, oldest first. */
+  readonly hookDeliveries: StoredDelivery[] = [];
   private webhook: WebhookTarget | null;
   private readonly pending = new Set<Promise<unknown>>();
   private lastId = 0;
@@ -298,9 +308,46 @@ export class EmulatorState {
   async deliver(event: string, payload: unknown): Promise<WebhookDelivery> {
     const target = this.webhook;
     if (target === null) throw new EmulatorError(409, "no webhook is configured");
-    const delivery = await deliverWebhook(target, event, payload);
+    return this.record(event, payload, false, await deliverWebhook(target, event, payload));
+  }
+
+  /** Sends an earlier delivery again (same GUID, signed anew), as GitHub's redelivery does. */
+  async redeliver(attempt: number): Promise<WebhookDelivery> {
+    const target = this.webhook;
+    if (target === null) throw new EmulatorError(409, "no webhook is configured");
+    const earlier = this.hookDeliveries.find((stored) => stored.delivery.attempt === attempt);
+    if (earlier === undefined) throw new EmulatorError(404, `no delivery ${attempt}`);
+    const { event, payload } = earlier;
+    const sent = await deliverWebhook(target, event, payload, earlier.delivery.id);
+    return this.record(event, payload, true, sent);
+  }
+
+  /** Checks the attempt exists, then redelivers it in the background (GitHub answers 202 at once). */
+  startRedelivery(attempt: number): void {
+    if (this.webhook === null) throw new EmulatorError(409, "no webhook is configured");
+    if (!this.hookDeliveries.some((stored) => stored.delivery.attempt === attempt)) {
+      throw new EmulatorError(404, `no delivery ${attempt}`);
+    }
+    this.background(this.redeliver(attempt).catch(() => undefined));
+  }
+
+  private record(
+    event: string,
+    payload: unknown,
+    redelivery: boolean,
+    sent: WebhookDelivery,
+  ): WebhookDelivery {
+    const delivery: WebhookDelivery = { ...sent, attempt: this.nextId(), redelivery };
+    const repository = (payload as { repository?: { full_name?: unknown } } | null)?.repository?.full_name;
     this.recordedDeliveries.push(delivery);
+    this.hookDeliveries.push({
+      delivery,
+      event,
+      payload,
+      repo: typeof repository === "string" ? repository : null,
+    });
     if (this.recordedDeliveries.length > MAX_RECORDED_DELIVERIES) this.recordedDeliveries.shift();
+    if (this.hookDeliveries.length > MAX_RECORDED_DELIVERIES) this.hookDeliveries.shift();
     return delivery;
   }
 

@@ -101,12 +101,18 @@ export interface LabelPullInput {
  * The next `times` API requests matching method and path answer `status` instead.
  * `path` is matched against the path without query: with `regex`, as a regular expression;
  * otherwise literally, where `*` stands for one path segment part and `**` for anything.
+ * With `delayMs`, the answer comes only after that long (a slow or hanging GitHub); without
+ * `status`, the answer after the delay is the normal one. One of the two must be given. A client
+ * that gave up during the delay gets nothing done (the request is recorded with status 499).
+ * Rate limits: status 429 (or 403) with headers such as `retry-after` or
+ * `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds).
  */
 export interface FaultRule {
   readonly method?: string;
   readonly path: string;
   readonly regex?: boolean;
-  readonly status: number;
+  readonly status?: number;
+  readonly delayMs?: number;
   readonly times?: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: unknown;

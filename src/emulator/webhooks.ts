@@ -16,7 +16,12 @@ export interface WebhookRequest {
 
 /** What became of one delivery. `status` is null when no HTTP answer came (see `error`). */
 export interface WebhookDelivery {
+  /** The X-GitHub-Delivery GUID; a redelivery keeps it. */
   readonly id: string;
+  /** The number of this attempt in the hook's deliveries API (GitHub's `id`). */
+  readonly attempt?: number;
+  /** True for an attempt made through the redelivery API. */
+  readonly redelivery?: boolean;
   readonly event: string;
   readonly action: string | null;
   readonly status: number | null;
@@ -59,8 +64,9 @@ export async function deliverWebhook(
   target: WebhookTarget,
   event: string,
   payload: unknown,
+  id?: string,
 ): Promise<WebhookDelivery> {
-  const request = await webhookRequest(event, payload, target.secret);
+  const request = await webhookRequest(event, payload, target.secret, id);
   const action = (payload as { action?: unknown } | null)?.action;
   const started = Date.now();
   const base = {

@@ -5,6 +5,13 @@
  */
 import { Octokit } from "@octokit/rest";
 import type { Logger } from "../util/logger.js";
+import {
+  type HookDeliveries,
+  type HookDelivery,
+  type HookTarget,
+  listHookDeliveries,
+  redeliver,
+} from "./hooks.js";
 import type { CommitStatus, Forge, PullRequest, StatusState } from "./types.js";
 
 export interface RetryPolicy {
@@ -12,11 +19,21 @@ export interface RetryPolicy {
   readonly attempts: number;
   /** Delay before the first repeat; doubles with each further one. */
   readonly baseDelayMs: number;
-  /** No single wait (backoff or Retry-After) is longer than this. */
+  /** No backoff wait is longer than this. */
   readonly maxDelayMs: number;
+  /** A rate limit's Retry-After or reset time is waited for up to this long (default 60 s). */
+  readonly maxRateLimitWaitMs?: number;
+  /** Each request is aborted after this long, and counts as a failed try (default 30 s). */
+  readonly timeoutMs?: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 500, maxDelayMs: 10_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+  maxRateLimitWaitMs: 60_000,
+  timeoutMs: 30_000,
+};
 
 export interface GitHubForgeOptions {
   readonly api: string;
@@ -34,6 +51,8 @@ export class ForgeError extends Error {
     readonly path: string,
     readonly status: number | undefined,
     detail: string,
+    /** True when trying again later may succeed (5xx, rate limit, timeout, no answer). */
+    readonly retryable = false,
   ) {
     super(
       `GitHub ${method} ${path} failed: ${status === undefined ? "network error" : status} ${detail}`.trim(),
@@ -43,7 +62,7 @@ export class ForgeError extends Error {
 
 const PAGE_SIZE = 100;
 
-export class GitHubForge implements Forge {
+export class GitHubForge implements Forge, HookDeliveries {
   private readonly octokit: Octokit;
 
   constructor(options: GitHubForgeOptions) {
@@ -156,21 +175,32 @@ export class GitHubForge implements Forge {
   async comment(repo: string, issue: number, body: string): Promise<void> {
     await this.octokit.rest.issues.createComment({ ...splitRepo(repo), issue_number: issue, body });
   }
+
+  listHookDeliveries(hook: HookTarget, since: Date): Promise<HookDelivery[]> {
+    return listHookDeliveries(this.octokit, hook, since);
+  }
+
+  redeliver(hook: HookTarget, attemptId: number): Promise<void> {
+    return redeliver(this.octokit, hook, attemptId);
+  }
 }
 
 function installRetry(octokit: Octokit, policy: RetryPolicy, logger: Logger): void {
+  const timeoutMs = policy.timeoutMs ?? DEFAULT_RETRY.timeoutMs ?? 30_000;
   octokit.hook.wrap("request", async (request, options) => {
     const method = options.method;
     const path = requestPath(octokit, options);
     for (let attempt = 1; ; attempt++) {
       try {
+        // Inner hooks are bound to this very options object, so the signal goes in by mutation.
+        options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
         return await request(options);
       } catch (error) {
         const failure = describeFailure(error);
-        if (attempt >= policy.attempts || !isRetryable(failure.status)) {
-          throw new ForgeError(method, path, failure.status, failure.detail);
+        if (attempt >= policy.attempts || !isRetryable(failure)) {
+          throw new ForgeError(method, path, failure.status, failure.detail, isRetryable(failure));
         }
-        const delay = retryDelay(policy, attempt, failure.retryAfter);
+        const delay = retryDelay(policy, attempt, failure);
         logger.warn(
           { method, path, status: failure.status ?? null, attempt, delayMs: delay },
           `GitHub request failed, trying again: ${failure.detail}`,
@@ -181,36 +211,72 @@ function installRetry(octokit: Octokit, policy: RetryPolicy, logger: Logger): vo
   });
 }
 
-interface Failure {
+/** Why a request failed; `status` is undefined when no response came (network error, timeout). */
+export interface Failure {
   readonly status: number | undefined;
   readonly detail: string;
-  readonly retryAfter?: string;
+  /** The response's headers, lower-case names. */
+  readonly headers?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Octokit's RequestError, read by shape: it carries `status` and, when a response came, `response`. */
 function describeFailure(error: unknown): Failure {
   if (typeof error !== "object" || error === null) return { status: undefined, detail: String(error) };
-  const { status, response, message } = error as {
+  const { status, response, message, name } = error as {
     status?: unknown;
     response?: { headers?: Record<string, string> };
     message?: unknown;
+    name?: unknown;
   };
-  const detail = typeof message === "string" ? message : "";
+  const detail = name === "TimeoutError" ? "timed out" : typeof message === "string" ? message : "";
   if (response === undefined || typeof status !== "number") return { status: undefined, detail };
-  const retryAfter = response.headers?.["retry-after"];
-  return retryAfter === undefined ? { status, detail } : { status, detail, retryAfter };
+  return { status, detail, headers: response.headers ?? {} };
 }
 
-function isRetryable(status: number | undefined): boolean {
-  return status === undefined || status === 429 || status >= 500;
+/** A primary rate limit (remaining 0) or a secondary one (403 with Retry-After). */
+function isRateLimited(failure: Failure): boolean {
+  const headers = failure.headers ?? {};
+  if (failure.status === 429) return true;
+  return (
+    failure.status === 403 &&
+    (headers["x-ratelimit-remaining"] === "0" || headers["retry-after"] !== undefined)
+  );
 }
 
-/** The wait before try `attempt + 1`: Retry-After when the server sent one, else exponential backoff. */
-export function retryDelay(policy: RetryPolicy, attempt: number, retryAfter?: string): number {
-  const requested = retryAfter === undefined ? Number.NaN : Number(retryAfter) * 1000;
-  const delay =
-    Number.isFinite(requested) && requested >= 0 ? requested : policy.baseDelayMs * 2 ** (attempt - 1);
-  return Math.min(delay, policy.maxDelayMs);
+export function isRetryable(failure: Failure): boolean {
+  const { status } = failure;
+  return status === undefined || status >= 500 || isRateLimited(failure);
+}
+
+/**
+ * The wait before try `attempt + 1`. A rate limit's Retry-After (seconds or an HTTP date) or
+ * x-ratelimit-reset (epoch seconds) is honoured up to maxRateLimitWaitMs; otherwise
+ * exponential backoff up to maxDelayMs.
+ */
+export function retryDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  failure?: Failure,
+  now = Date.now(),
+): number {
+  const backoff = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
+  const requested = failure === undefined ? undefined : requestedWait(failure, now);
+  if (requested === undefined) return backoff;
+  return Math.min(Math.max(requested, 0), policy.maxRateLimitWaitMs ?? DEFAULT_RETRY.maxRateLimitWaitMs ?? 0);
+}
+
+function requestedWait(failure: Failure, now: number): number | undefined {
+  const headers = failure.headers ?? {};
+  const retryAfter = headers["retry-after"];
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return seconds * 1000;
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return date - now;
+  }
+  const reset = Number(headers["x-ratelimit-reset"]);
+  if (headers["x-ratelimit-remaining"] === "0" && Number.isFinite(reset)) return reset * 1000 - now + 1000;
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,8 @@
 /** The forge part: what hangar needs of GitHub, and the factory that picks real or dry-run posting. */
 import type { Logger } from "../util/logger.js";
-import { GitHubForge, type RetryPolicy } from "./github.js";
+import { DEFAULT_RETRY, GitHubForge, type RetryPolicy } from "./github.js";
+import type { HookDeliveries, HookDelivery, HookTarget } from "./hooks.js";
+import { OutboxForge, StatusOutbox } from "./outbox.js";
 import type { CommitStatus, Forge } from "./types.js";
 
 export {
@@ -10,6 +12,20 @@ export {
   type GitHubForgeOptions,
   type RetryPolicy,
 } from "./github.js";
+export {
+  failedDeliveries,
+  type HookDeliveries,
+  type HookDelivery,
+  type HookTarget,
+  hookPath,
+} from "./hooks.js";
+export {
+  isTransient,
+  type OutboxEntry,
+  OutboxForge,
+  type OutboxForgeOptions,
+  StatusOutbox,
+} from "./outbox.js";
 export * from "./types.js";
 
 export interface CreateForgeOptions {
@@ -20,19 +36,66 @@ export interface CreateForgeOptions {
   readonly logger: Logger;
   readonly fetch?: typeof fetch | undefined;
   readonly retry?: RetryPolicy | undefined;
+  /** Per-request timeout; overrides the retry policy's. */
+  readonly timeoutMs?: number | undefined;
+  /** SQLite file of the status outbox; statuses that fail for good are not kept when absent. */
+  readonly outbox?: string | undefined;
 }
 
-export function createForge(options: CreateForgeOptions): Forge {
-  const forge = new GitHubForge(options);
-  return options.post ? forge : new DryRunForge(forge, options.logger.child({ part: "forge", dryRun: true }));
+/** The configured forge: also reads webhook deliveries, and must be closed (the outbox's drainer). */
+export interface ConfiguredForge extends Forge, HookDeliveries {
+  close(): Promise<void>;
+}
+
+export function createForge(options: CreateForgeOptions): ConfiguredForge {
+  const retry = {
+    ...(options.retry ?? DEFAULT_RETRY),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  const github = new GitHubForge({ ...options, retry });
+  if (!options.post)
+    return new DryRunForge(github, options.logger.child({ part: "forge", dryRun: true }), github);
+  if (options.outbox === undefined) return withHooks(github, github, async () => undefined);
+  const outboxForge = new OutboxForge(github, new StatusOutbox(options.outbox), {
+    logger: options.logger.child({ part: "forge", outbox: true }),
+  });
+  return withHooks(outboxForge, github, () => outboxForge.close());
+}
+
+/** `forge` with the hook reads of `hooks` and a close(). */
+function withHooks(forge: Forge, hooks: HookDeliveries, close: () => Promise<void>): ConfiguredForge {
+  return {
+    getPull: (repo, pull) => forge.getPull(repo, pull),
+    listOpenPulls: (repo) => forge.listOpenPulls(repo),
+    getStatuses: (repo, sha) => forge.getStatuses(repo, sha),
+    postStatus: (repo, sha, status) => forge.postStatus(repo, sha, status),
+    readFile: (repo, ref, path) => forge.readFile(repo, ref, path),
+    isOrgMember: (org, user) => forge.isOrgMember(org, user),
+    createIssue: (repo, issue) => forge.createIssue(repo, issue),
+    comment: (repo, issue, body) => forge.comment(repo, issue, body),
+    listHookDeliveries: (hook, since) => hooks.listHookDeliveries(hook, since),
+    redeliver: (hook, id) => hooks.redeliver(hook, id),
+    close,
+  };
 }
 
 /** Reads from the real forge; writes only go to the log. */
-class DryRunForge implements Forge {
+export class DryRunForge implements ConfiguredForge {
   constructor(
     private readonly reader: Forge,
     private readonly logger: Logger,
+    private readonly hooks?: HookDeliveries,
   ) {}
+
+  async listHookDeliveries(hook: HookTarget, since: Date): Promise<HookDelivery[]> {
+    return this.hooks ? this.hooks.listHookDeliveries(hook, since) : [];
+  }
+
+  async redeliver(hook: HookTarget, id: number): Promise<void> {
+    this.logger.info({ hook: { ...hook }, delivery: id }, "would ask GitHub to redeliver");
+  }
+
+  async close(): Promise<void> {}
 
   getPull: Forge["getPull"] = (repo, pull) => this.reader.getPull(repo, pull);
   listOpenPulls: Forge["listOpenPulls"] = (repo) => this.reader.listOpenPulls(repo);

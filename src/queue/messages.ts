@@ -44,6 +44,22 @@ export const jobSchema = z
     report: z.record(z.string(), z.unknown()).nullable().optional(),
     command: z.array(z.string()).nullable().optional(),
     capabilities: z.array(z.string()).optional(),
+    /**
+     * hangar's own: which run of this slug the entry is (1 when absent). Reruns
+     * after an infrastructure failure or a lost worker are new entries with the
+     * same slug and the next attempt; a worker drops an entry whose attempt was
+     * retired meanwhile (see docs/job-states.md).
+     */
+    attempt: z.number().int().positive().optional(),
+    /**
+     * hangar's own: `false` marks a job for an untrusted author's code (e.g. run
+     * after `/hangar approve`); the runner gives it no secrets, whatever
+     * `secrets` names. Absent means the entry's producer vouches for it, as
+     * Cockpit's tests-scan does: it only queues trusted PRs. Producers of
+     * entries for untrusted code must set `trusted: false` (and should also
+     * leave `secrets` empty).
+     */
+    trusted: z.boolean().optional(),
   })
   .loose();
 export type Job = z.infer<typeof jobSchema>;
@@ -86,3 +102,81 @@ export function parseEntry<T>(schema: z.ZodType<T>, body: Buffer, queue: string)
   }
   return result.data;
 }
+
+/**
+ * Queue `hangar-events` (queue.names.events): what workers tell the recorder
+ * about jobs and themselves. hangar's own format, JSON `{event, human}`;
+ * events may arrive twice or out of order, so each carries the job's slug,
+ * attempt and run (one worker's handling of one delivery) and a time.
+ */
+const jobRefSchema = z
+  .object({
+    slug: z.string().min(1),
+    attempt: z.number().int().positive(),
+    run: z.string().min(1),
+    repo: z.string().min(1),
+    sha: z.string().min(1),
+    pull: z.number().int().positive().nullable(),
+    context: z.string().min(1),
+    queue: z.string().min(1),
+  })
+  .loose();
+export type JobRef = z.infer<typeof jobRefSchema>;
+
+const at = z.iso.datetime();
+
+export const jobEventSchema = z.discriminatedUnion("type", [
+  /** A new attempt is in a task queue (published by whoever requeued it). */
+  z.object({ type: z.literal("queued"), at, job: jobRefSchema }).loose(),
+  /** A worker took the entry and will run it; carries the entry so a lost job can be requeued. */
+  z
+    .object({
+      type: z.literal("leased"),
+      at,
+      worker: z.string().min(1),
+      job: jobRefSchema,
+      priority: z.number().int().min(0).max(9),
+      entry: z.record(z.string(), z.unknown()),
+    })
+    .loose(),
+  z
+    .object({ type: z.literal("started"), at, worker: z.string(), job: jobRefSchema, logUrl: z.string() })
+    .loose(),
+  /** The run ended: done (its result is on GitHub), superseded, or cancelled (entry requeued). */
+  z
+    .object({
+      type: z.literal("finished"),
+      at,
+      worker: z.string(),
+      job: jobRefSchema,
+      state: z.enum(["done", "superseded", "cancelled"]),
+      result: z.enum(["success", "failure", "error"]),
+      description: z.string(),
+      logUrl: z.string().nullable(),
+    })
+    .loose(),
+  /** A worker's heartbeat: itself and the runs it holds (their heartbeat too). */
+  z
+    .object({
+      type: z.literal("worker"),
+      at,
+      worker: z
+        .object({
+          name: z.string().min(1),
+          capabilities: z.array(z.string()),
+          queues: z.array(z.string()),
+          running: z.array(
+            z.object({ slug: z.string(), attempt: z.number().int(), run: z.string() }).loose(),
+          ),
+          startedAt: at,
+          draining: z.boolean(),
+        })
+        .loose(),
+    })
+    .loose(),
+  /** The recorder's probe of the events queue itself: while its own ticks come back, silence means loss. */
+  z.object({ type: z.literal("tick"), at, recorder: z.string(), sent: z.number() }).loose(),
+]);
+export type JobEvent = z.infer<typeof jobEventSchema>;
+
+export const jobEventEntrySchema = z.object({ event: jobEventSchema, human: z.string().optional() }).loose();

@@ -20,6 +20,7 @@ export function cloneUrl(cloneBase: string, repo: string): string {
 export interface CheckoutOptions {
   readonly cloneBase: string;
   readonly repo: string;
+  /** A commit; or a branch name, checked out as fetched. */
   readonly sha: string;
   readonly pull: number | null;
   readonly dir: string;
@@ -67,8 +68,10 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<void> {
     if (options.pull === null) throw error;
     await git([...fetch, `+refs/pull/${options.pull}/head:refs/remotes/pull/head`], env);
   }
+  // A branch name (a cross-project job's command repository) is checked out as what the fetch brought.
+  const target = /^[0-9a-f]{40}$/i.test(options.sha) ? options.sha : "FETCH_HEAD";
   await git(
-    ["-C", options.dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", options.sha],
+    ["-C", options.dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target],
     env,
   );
 }

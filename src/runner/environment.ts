@@ -15,7 +15,8 @@ export function splitContext(context: string): { os: string; scenario: string } 
 }
 
 export function jobEnvironment(job: Job, paths: JobPaths, logUrl: string): Record<string, string> {
-  const { os, scenario } = splitContext(job.context);
+  // A cross-project context `os/scenario@owner/repo[/branch]` names its test before the `@`.
+  const { os, scenario } = splitContext(job.context.replace(/@.*$/, ""));
   return {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: paths.home,

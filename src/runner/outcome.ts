@@ -44,3 +44,18 @@ export function statusFor(outcome: ExecOutcome, worker: string, timeoutMinutes: 
 export function inProgress(worker: string): string {
   return fitDescription("In progress", worker);
 }
+
+/** A job stopped because its PR moved on: `Superseded by abc1234`. */
+export function supersededBy(sha: string): string {
+  return fitDescription(`Superseded by ${sha.slice(0, 7)}`);
+}
+
+/** Pending while the next attempt waits in the queue. */
+export function retrying(reason: string, attempt: number, maxAttempts: number): string {
+  return fitDescription(`Retrying after ${reason} (attempt ${attempt} of ${maxAttempts})`);
+}
+
+/** The final error once no attempt is left. */
+export function exhausted(reason: string, attempts: number, worker?: string): string {
+  return fitDescription(`Internal error: ${reason} (${attempts} attempts)`, worker);
+}

@@ -13,6 +13,16 @@ export type ScanRequest =
       readonly labels: readonly string[];
     }
   | { readonly kind: "trigger"; readonly repo: string; readonly sha: string; readonly context: string }
+  /** A comment on a PR; commands.ts reads `/hangar ...` lines out of it. */
+  | {
+      readonly kind: "comment";
+      readonly repo: string;
+      readonly pull: number;
+      readonly commenter: string;
+      readonly body: string;
+    }
+  /** GitHub's "Re-run" on a check run: run that context again on that commit. */
+  | { readonly kind: "rerun"; readonly repo: string; readonly sha: string; readonly context: string }
   | { readonly kind: "ignore"; readonly reason: string };
 
 export class BadEventError extends Error {
@@ -86,12 +96,48 @@ function readStatus(request: Json): ScanRequest {
   };
 }
 
+function readIssueComment(request: Json): ScanRequest {
+  if (request.action !== "created") return { kind: "ignore", reason: "issue_comment that is not new" };
+  const issue = object(request.issue, "request.issue");
+  if (typeof issue.pull_request !== "object" || issue.pull_request === null) {
+    return { kind: "ignore", reason: "comment on an issue, not on a pull request" };
+  }
+  const comment = object(request.comment, "request.comment");
+  const repository = object(request.repository, "request.repository");
+  const user = object(comment.user, "request.comment.user");
+  return {
+    kind: "comment",
+    repo: string(repository.full_name, "request.repository.full_name"),
+    pull: number(issue.number, "request.issue.number"),
+    commenter: string(user.login, "request.comment.user.login"),
+    body: typeof comment.body === "string" ? comment.body : "",
+  };
+}
+
+function readCheckRun(request: Json): ScanRequest {
+  if (request.action !== "rerequested") return { kind: "ignore", reason: "check_run that is not a re-run" };
+  const run = object(request.check_run, "request.check_run");
+  const repository = object(request.repository, "request.repository");
+  // hangar puts the context into external_id; the name is the same unless someone renamed the run.
+  const context = typeof run.external_id === "string" && run.external_id !== "" ? run.external_id : run.name;
+  return {
+    kind: "rerun",
+    repo: string(repository.full_name, "request.repository.full_name"),
+    sha: string(run.head_sha, "request.check_run.head_sha"),
+    context: string(context, "request.check_run.name"),
+  };
+}
+
 export function readEnvelope(envelope: WebhookEnvelope): ScanRequest {
   switch (envelope.event) {
     case "pull_request":
       return readPullRequest(envelope.request);
     case "status":
       return readStatus(envelope.request);
+    case "issue_comment":
+      return readIssueComment(envelope.request);
+    case "check_run":
+      return readCheckRun(envelope.request);
     default:
       return { kind: "ignore", reason: `event ${envelope.event} is not handled by scan` };
   }

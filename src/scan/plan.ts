@@ -6,9 +6,11 @@ import type { HangarConfig } from "../config/index.js";
 import type { CommitStatus, Forge } from "../forge/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
+import { planComment } from "./commands.js";
+import { withCommandSubject } from "./crossproject.js";
 import type { ScanRequest } from "./events.js";
 import { makeTask, type Subject, type TaskMessage } from "./jobs.js";
-import { automaticContexts, findContext, isKnownProject } from "./testmap.js";
+import { automaticContexts, type ContextSpec, findContext, isKnownProject } from "./testmap.js";
 import { isTrustedAuthor } from "./trust.js";
 
 export const NOT_YET_TESTED = "Not yet tested";
@@ -26,7 +28,9 @@ export type ScanAction =
       readonly priority: number;
       readonly task: TaskMessage;
       readonly postPending: boolean;
-    };
+    }
+  /** Answer on the PR (or issue) with a comment: refusals and explanations of comment commands. */
+  | { readonly kind: "comment"; readonly issue: number; readonly body: string };
 
 export interface ScanPlan {
   readonly subject?: Subject;
@@ -44,12 +48,32 @@ export interface PlanDeps {
   readonly now?: Date;
 }
 
-function ignore(reason: string): ScanPlan {
+export function ignore(reason: string): ScanPlan {
   return { actions: [], skipped: [], ignored: reason };
 }
 
+/**
+ * The task for a context: cross-project contexts get their command subject; jobs for an
+ * untrusted author's PR (run after a maintainer's approval) carry no secrets.
+ */
+export function taskFor(subject: Subject, spec: ContextSpec, trusted: boolean, now?: Date): TaskMessage {
+  const task = withCommandSubject(makeTask(subject, spec, now));
+  if (trusted) return task;
+  return {
+    job: { ...task.job, secrets: [], trusted: false },
+    human: `${task.human} (untrusted author, no secrets)`,
+  };
+}
+
+export function queueAction(spec: ContextSpec, task: TaskMessage, postPending: boolean): ScanAction {
+  return { kind: "queue", context: spec.name, queue: spec.queue, priority: spec.priority, task, postPending };
+}
+
 /** Statuses already on the commit; a forge that cannot tell is treated as "none yet". */
-async function existingStatuses(deps: PlanDeps, subject: Subject): Promise<Map<string, CommitStatus>> {
+export async function existingStatuses(
+  deps: Pick<PlanDeps, "forge" | "logger">,
+  subject: Pick<Subject, "repo" | "sha">,
+): Promise<Map<string, CommitStatus>> {
   try {
     return await deps.forge.getStatuses(subject.repo, subject.sha);
   } catch (error) {
@@ -61,7 +85,7 @@ async function existingStatuses(deps: PlanDeps, subject: Subject): Promise<Map<s
   }
 }
 
-function alreadyHandled(status: CommitStatus | undefined): string | undefined {
+export function alreadyHandled(status: CommitStatus | undefined): string | undefined {
   if (!status) return undefined;
   if (status.state === "success" || status.state === "failure") return `already ${status.state}`;
   if (status.description?.startsWith(IN_PROGRESS)) return "in progress";
@@ -95,15 +119,7 @@ async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "p
         actions.push({ kind: "status", context: spec.name, description: MANUAL_TESTING_REQUIRED });
       }
     } else {
-      const task = makeTask(subject, spec, deps.now);
-      actions.push({
-        kind: "queue",
-        context: spec.name,
-        queue: spec.queue,
-        priority: spec.priority,
-        task,
-        postPending: true,
-      });
+      actions.push(queueAction(spec, taskFor(subject, spec, true, deps.now), true));
     }
   }
   return { subject, actions, skipped };
@@ -121,9 +137,10 @@ async function findPullForCommit(deps: PlanDeps, repo: string, sha: string) {
   }
 }
 
+/** A direct trigger (a pending status) or a check run's Re-run: one context on one commit. */
 async function planTrigger(
   deps: PlanDeps,
-  request: Extract<ScanRequest, { kind: "trigger" }>,
+  request: Extract<ScanRequest, { kind: "trigger" | "rerun" }>,
 ): Promise<ScanPlan> {
   const { config } = deps;
   if (!isKnownProject(config, request.repo))
@@ -138,17 +155,11 @@ async function planTrigger(
     baseBranch: pull?.baseRef ?? null,
     title: pull?.title ?? "",
   };
-  const task = makeTask(subject, spec, deps.now);
-  // The trigger itself posted the pending status; posting another would hide who triggered it.
-  const action: ScanAction = {
-    kind: "queue",
-    context: spec.name,
-    queue: spec.queue,
-    priority: spec.priority,
-    task,
-    postPending: false,
-  };
-  return { subject, actions: [action], skipped: [] };
+  // Whoever can post a status or press Re-run has write access; the author's trust still decides secrets.
+  const trusted = pull === undefined || (await isTrustedAuthor(config, deps.forge, pull.author));
+  const task = taskFor(subject, spec, trusted, deps.now);
+  // A trigger posted the pending status itself; posting another would hide who triggered it.
+  return { subject, actions: [queueAction(spec, task, request.kind === "rerun")], skipped: [] };
 }
 
 export function planScan(deps: PlanDeps, request: ScanRequest): Promise<ScanPlan> {
@@ -156,7 +167,10 @@ export function planScan(deps: PlanDeps, request: ScanRequest): Promise<ScanPlan
     case "pull":
       return planPull(deps, request);
     case "trigger":
+    case "rerun":
       return planTrigger(deps, request);
+    case "comment":
+      return planComment(deps, request);
     case "ignore":
       return Promise.resolve(ignore(request.reason));
   }

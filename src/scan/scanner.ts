@@ -22,6 +22,10 @@ export async function applyPlan(deps: ScannerDeps, plan: ScanPlan): Promise<void
   const subject = plan.subject;
   if (!subject) return;
   for (const action of plan.actions) {
+    if (action.kind === "comment") {
+      await deps.forge.comment(subject.repo, action.issue, action.body);
+      continue;
+    }
     if (action.kind === "status" || action.postPending) {
       const description = action.kind === "status" ? action.description : NOT_YET_TESTED;
       await deps.forge.postStatus(subject.repo, subject.sha, {

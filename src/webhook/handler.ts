@@ -4,20 +4,32 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { HangarConfig } from "../config/index.js";
+import { recordWebhookDelivery } from "../metrics/registry.js";
 import type { QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { readBody } from "./body.js";
 import { buildEnvelope } from "./envelope.js";
 import { decide, type Payload } from "./filter.js";
+import { Ingest } from "./ingest.js";
 import { signatureValid } from "./signature.js";
 
 export interface WebhookOptions {
   readonly config: HangarConfig;
+  /** May be empty only with `insecure`. */
   readonly secret: string;
   readonly queue: QueueBackend;
   readonly logger: Logger;
+  /** Where deliveries go in; a plain publish (503 when it fails) when absent. startWebhookServer opens the spool. */
+  readonly ingest?: Ingest;
+  /** Directory of the spool and the accepted-ids record, for startWebhookServer; none when absent. */
+  readonly spoolDir?: string;
+  /** Accept unsigned deliveries; defaults to webhook.insecureNoSignature. */
+  readonly insecure?: boolean;
 }
+
+/** GitHub's delivery ids are GUIDs; anything this long is not one. */
+const MAX_DELIVERY_ID = 128;
 
 export class MissingSecretError extends Error {
   override readonly name = "MissingSecretError";
@@ -30,6 +42,8 @@ export class MissingSecretError extends Error {
 
 type Outcome =
   | "queued"
+  | "spooled"
+  | "duplicate"
   | "ignored"
   | "ping"
   | "unauthorized"
@@ -84,9 +98,29 @@ function parseObject(text: string): Payload | undefined {
 
 export function createWebhookHandler(options: WebhookOptions): RequestListener {
   const { config, secret, queue, logger } = options;
-  if (secret === "") throw new MissingSecretError();
+  const insecure = options.insecure ?? config.webhook.insecureNoSignature;
+  if (secret === "" && !insecure) throw new MissingSecretError();
   const queueName = config.queue.names.webhook;
   const maxBodyBytes = config.webhook.maxBodyBytes;
+  const ingest =
+    options.ingest ??
+    new Ingest({ queue, queueName, logger, publishTimeoutMs: config.webhook.spool.publishTimeoutMs });
+
+  /** undefined: go on; else the refusal. Unsigned (or, without a secret, unverifiable) only in insecure mode. */
+  function checkSignature(req: IncomingMessage, body: Buffer): Result | undefined {
+    const given = header(req, "x-hub-signature-256");
+    if (given !== undefined && secret !== "") {
+      return signatureValid(secret, body, given)
+        ? undefined
+        : rejected(401, "unauthorized", "invalid X-Hub-Signature-256");
+    }
+    if (!insecure) return rejected(401, "unauthorized", "missing X-Hub-Signature-256");
+    logger.warn(
+      { delivery: header(req, "x-github-delivery") },
+      "INSECURE: accepting a delivery whose signature is not checked (webhook.insecureNoSignature)",
+    );
+    return undefined;
+  }
 
   async function receive(req: IncomingMessage): Promise<Result> {
     const read = await readBody(req, maxBodyBytes);
@@ -95,10 +129,9 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
     }
     if (read.kind === "aborted") return rejected(400, "aborted", "request aborted");
 
+    const refused = checkSignature(req, read.body);
+    if (refused !== undefined) return refused;
     const raw = read.body.toString("utf8");
-    if (!(await signatureValid(secret, raw, header(req, "x-hub-signature-256")))) {
-      return rejected(401, "unauthorized", "missing or invalid X-Hub-Signature-256");
-    }
     const event = header(req, "x-github-event");
     if (event === undefined) return rejected(400, "bad_request", "missing X-GitHub-Event header");
     const text = payloadText(req, raw);
@@ -125,16 +158,35 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
     }
 
     const delivery = header(req, "x-github-delivery");
-    const json = text === raw ? read.body : Buffer.from(text);
-    try {
-      await queue.publish(queueName, buildEnvelope(event, delivery, json));
-    } catch (error) {
-      return rejected(503, "unavailable", "cannot queue the delivery now; retry later", {
-        ...seen,
-        reason: `publish to queue ${queueName} failed: ${errorMessage(error)}`,
-      });
+    if (delivery !== undefined && delivery.length > MAX_DELIVERY_ID) {
+      return rejected(400, "bad_request", "X-GitHub-Delivery is too long", seen);
     }
-    return { status: 202, outcome: "queued", body: { queued: true, queue: queueName }, ...seen };
+    const json = text === raw ? read.body : Buffer.from(text);
+    const taken = await ingest.take(delivery, buildEnvelope(event, delivery, json));
+    switch (taken.kind) {
+      case "queued":
+        return { status: 202, outcome: "queued", body: { queued: true, queue: queueName }, ...seen };
+      case "spooled":
+        return {
+          status: 202,
+          outcome: "spooled",
+          body: { queued: true, spooled: true, reason: "queue unavailable; kept on disk until it is back" },
+          reason: taken.reason,
+          ...seen,
+        };
+      case "duplicate":
+        return {
+          status: 200,
+          outcome: "duplicate",
+          body: { queued: false, reason: `delivery ${delivery} was already accepted` },
+          ...seen,
+        };
+      case "unavailable":
+        return rejected(503, "unavailable", "cannot queue the delivery now; retry later", {
+          ...seen,
+          reason: taken.reason,
+        });
+    }
   }
 
   function route(req: IncomingMessage): Promise<Result> | Result {
@@ -170,6 +222,7 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
 
   function log(req: IncomingMessage, result: Result, ms: number): void {
     if (result.outcome === "health") return;
+    recordWebhookDelivery(result.event ?? header(req, "x-github-event"), result.outcome, ms / 1000);
     const fields = {
       delivery: header(req, "x-github-delivery"),
       event: result.event ?? header(req, "x-github-event"),
@@ -180,7 +233,7 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
       ms: Math.round(ms * 100) / 100,
     };
     if (result.status >= 500) logger.error(fields, "webhook delivery");
-    else if (result.status >= 400) logger.warn(fields, "webhook delivery");
+    else if (result.status >= 400 || result.outcome === "spooled") logger.warn(fields, "webhook delivery");
     else logger.info(fields, "webhook delivery");
   }
 

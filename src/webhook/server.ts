@@ -2,6 +2,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createWebhookHandler, type WebhookOptions } from "./handler.js";
+import { type Ingest, openIngest } from "./ingest.js";
 
 export interface RunningWebhook {
   /** Base URL deliveries are posted to, e.g. http://127.0.0.1:8080/ */
@@ -19,20 +20,52 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(colon + 1)) };
 }
 
-export async function startWebhookServer(options: WebhookOptions): Promise<RunningWebhook> {
-  const server = createServer({ requestTimeout: 30_000 }, createWebhookHandler(options));
-  const { host, port } = splitListen(options.config.webhook.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
+async function ingestFor(options: WebhookOptions): Promise<Ingest | undefined> {
+  if (options.ingest !== undefined || options.spoolDir === undefined) return options.ingest;
+  const { webhook, queue } = options.config;
+  return openIngest({
+    queue: options.queue,
+    queueName: queue.names.webhook,
+    logger: options.logger,
+    publishTimeoutMs: webhook.spool.publishTimeoutMs,
+    spoolDir: options.spoolDir,
+    retentionMs: webhook.dedupe.retentionHours * 3600_000,
+    maxEntries: webhook.dedupe.maxEntries,
   });
+}
+
+export async function startWebhookServer(options: WebhookOptions): Promise<RunningWebhook> {
+  const ingest = await ingestFor(options);
+  const ownIngest = ingest !== undefined && options.ingest === undefined;
+  const server = createServer(
+    { requestTimeout: 30_000 },
+    createWebhookHandler(ingest === undefined ? options : { ...options, ingest }),
+  );
+  const { host, port } = splitListen(options.config.webhook.listen);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if (ownIngest) await ingest.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/`;
-  options.logger.info({ url, queue: options.config.queue.names.webhook }, "webhook listening");
+  options.logger.info(
+    { url, queue: options.config.queue.names.webhook, spool: options.spoolDir ?? null },
+    "webhook listening",
+  );
+  if (options.insecure ?? options.config.webhook.insecureNoSignature) {
+    options.logger.warn(
+      "INSECURE MODE: this webhook accepts deliveries without a signature (webhook.insecureNoSignature / --insecure-no-signature). Anyone who can reach it can queue work. Never use this in production.",
+    );
+  }
 
   return {
     url,
@@ -41,8 +74,8 @@ export async function startWebhookServer(options: WebhookOptions): Promise<Runni
         const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         server.close((error) => {
           clearTimeout(force);
-          if (error) reject(error);
-          else resolve();
+          const closing = ownIngest ? ingest.close() : Promise.resolve();
+          closing.then(() => (error ? reject(error) : resolve()), reject);
         });
         server.closeIdleConnections();
       }),

@@ -90,7 +90,7 @@ function toolsSuite(name: string, queueConfig: () => ConfigInput["queue"], hooks
   describe(`hangar queue on ${name}`, () => {
     let dir: string;
     let configFile: string;
-    let names: { webhook: string; public: string; internal: string; statistics: string };
+    let names: { webhook: string; public: string; internal: string; events: string; statistics: string };
     const opened: QueueBackend[] = [];
     let missing: string | undefined = "not probed";
     const skip = () => missing;
@@ -209,7 +209,7 @@ function toolsSuite(name: string, queueConfig: () => ConfigInput["queue"], hooks
       const all = await inspectJson();
       assert.deepEqual(
         all.queues.map((q) => q.name),
-        [names.webhook, names.public, names.internal, names.statistics],
+        [names.webhook, names.public, names.internal, names.events, names.statistics],
       );
       assert.deepEqual(all.queues.map((q) => [q.ready, q.unacked])[1], [2, unacked(1)]);
       await held[0]?.nack();
@@ -303,7 +303,8 @@ function toolsSuite(name: string, queueConfig: () => ConfigInput["queue"], hooks
 function queueLayoutNames(config: ConfigInput) {
   const layout = queueLayout(parseConfig(config, "test", "/").config);
   const [publicQueue = "", internal = ""] = layout.tasks;
-  return { webhook: layout.webhook, public: publicQueue, internal, statistics: layout.statistics };
+  const events = layout.tasks.at(-1) ?? "";
+  return { webhook: layout.webhook, public: publicQueue, internal, events, statistics: layout.statistics };
 }
 
 toolsSuite("sqlite", () => ({ driver: "sqlite", sqlite: { path: "queue.sqlite" } }), {
@@ -316,6 +317,7 @@ const rabbitNames = {
   public: `hangar-tools-${suffix}-public`,
   internal: `hangar-tools-${suffix}-internal`,
   statistics: `hangar-tools-${suffix}-statistics`,
+  events: `hangar-tools-${suffix}-events`,
 };
 toolsSuite("rabbitmq", () => ({ driver: "amqp", amqp: { url: RABBIT_URL }, names: rabbitNames }), {
   unavailable: rabbitAvailable,

@@ -35,6 +35,7 @@ describe("configuration", () => {
       public: "public",
       internal: "internal",
       statistics: "statistics",
+      events: "hangar-events",
     });
   });
 

@@ -40,7 +40,7 @@ test("a context goes to <public|internal>-<capabilities sorted>", () => {
 test("the queue layout declares every queue the test map routes to, for every backend", () => {
   assert.deepEqual(queueLayout(config), {
     webhook: "webhook",
-    tasks: ["public", "internal", "public-kvm", "public-browser-kvm", "internal-kvm"],
+    tasks: ["public", "internal", "public-kvm", "public-browser-kvm", "internal-kvm", "hangar-events"],
     statistics: "statistics",
   });
 });

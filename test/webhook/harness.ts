@@ -18,6 +18,7 @@ export interface Harness {
   readonly queue: QueueBackend;
   readonly config: HangarConfig;
   readonly dir: string;
+  readonly spoolDir?: string;
   /** Every log line the server wrote so far, parsed. */
   logs(): Record<string, unknown>[];
   /** How many entries wait in the webhook queue, and their bodies. */
@@ -25,16 +26,39 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), "hangar-webhook-test-"));
+export interface HarnessOptions {
+  /** Spool and accepted-ids record in `<dir>/spool` (or this directory). */
+  readonly spool?: boolean | string;
+  readonly insecure?: boolean;
+  /** Configure no secret (only meaningful with insecure). */
+  readonly noSecret?: boolean;
+  readonly publishTimeoutMs?: number;
+  /** Put something between the webhook and the real queue (e.g. a FlakyQueue). */
+  readonly wrapQueue?: (queue: QueueBackend) => QueueBackend;
+  /** Leave the temp dir behind on close (the caller removes it). */
+  readonly keepDir?: boolean;
+  /** Use this directory instead of a new temp dir. */
+  readonly dir?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "hangar-webhook-test-"));
   const { config } = parseConfig(
     {
-      webhook: { listen: "127.0.0.1:0", secret: SECRET, maxBodyBytes: MAX_BODY_BYTES },
+      webhook: {
+        listen: "127.0.0.1:0",
+        ...(options.noSecret ? {} : { secret: SECRET }),
+        maxBodyBytes: MAX_BODY_BYTES,
+        insecureNoSignature: options.insecure === true,
+        spool: { publishTimeoutMs: options.publishTimeoutMs ?? 5000 },
+      },
       queue: { sqlite: { path: join(dir, "queue.sqlite") } },
     },
     "test",
     dir,
   );
+  const spoolDir =
+    typeof options.spool === "string" ? options.spool : options.spool ? join(dir, "spool") : undefined;
   const lines: string[] = [];
   const sink = new PassThrough();
   sink.on("data", (chunk: Buffer) =>
@@ -53,7 +77,13 @@ export async function startHarness(): Promise<Harness> {
   });
   let server: RunningWebhook;
   try {
-    server = await startWebhookServer({ config, secret: SECRET, queue, logger });
+    server = await startWebhookServer({
+      config,
+      secret: options.noSecret ? "" : SECRET,
+      queue: options.wrapQueue ? options.wrapQueue(queue) : queue,
+      logger,
+      ...(spoolDir ? { spoolDir } : {}),
+    });
   } catch (error) {
     await queue.close();
     rmSync(dir, { recursive: true, force: true });
@@ -65,6 +95,7 @@ export async function startHarness(): Promise<Harness> {
     queue,
     config,
     dir,
+    ...(spoolDir ? { spoolDir } : {}),
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     queued: async () => {
       const info = await queue.inspect(config.queue.names.webhook, 100);
@@ -75,7 +106,7 @@ export async function startHarness(): Promise<Harness> {
       closed = true;
       await server.close();
       await queue.close().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
+      if (options.keepDir !== true) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

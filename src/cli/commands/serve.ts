@@ -7,10 +7,20 @@ import { ALL_ROLES, type Roles, startServices } from "../services.js";
 interface ServeFlags {
   readonly config: string;
   readonly logLevel?: string;
+  readonly insecureNoSignature?: boolean;
 }
 
+const INSECURE_FLAG = [
+  "--insecure-no-signature",
+  "accept webhook deliveries without a signature (local experiments only; logged loudly)",
+] as const;
+
 async function serve(flags: ServeFlags, roles: Roles): Promise<void> {
-  const loaded = loadConfigFile(flags.config);
+  const file = loadConfigFile(flags.config);
+  const { webhook } = file.config;
+  const loaded = flags.insecureNoSignature
+    ? { ...file, config: { ...file.config, webhook: { ...webhook, insecureNoSignature: true } } }
+    : file;
   const logger = commandLogger(loaded.config, flags.logLevel);
   const services = await startServices({ loaded, env: process.env, roles, logger });
   logger.info({ webhook: services.webhookUrl, store: services.storeUrl }, "hangar is up");
@@ -23,6 +33,7 @@ export function register(program: Command): void {
     .description("run the webhook, a worker (scan and run) and the store's HTTP server in one process")
     .requiredOption("-c, --config <file>", "hangar.yaml to use")
     .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
+    .option(...INSECURE_FLAG)
     .action((flags: ServeFlags) => serve(flags, ALL_ROLES));
 
   program
@@ -32,6 +43,7 @@ export function register(program: Command): void {
     )
     .requiredOption("-c, --config <file>", "hangar.yaml to use")
     .option("--log-level <level>", "override log.level (trace, debug, info, warn, error)")
+    .option(...INSECURE_FLAG)
     .action((flags: ServeFlags) =>
       serve(flags, { webhook: true, scan: false, run: false, storeServer: false }),
     );

@@ -1,0 +1,65 @@
+/**
+ * The record of accepted X-GitHub-Delivery ids, so a delivery GitHub sends
+ * again (a redelivery, or a retry after a timeout) is acknowledged without
+ * being queued twice. A small SQLite table (WAL, synchronous=NORMAL: an insert
+ * survives a killed process, and costs microseconds), pruned by age and count.
+ */
+import Database from "better-sqlite3";
+
+export interface AcceptedOptions {
+  readonly retentionMs: number;
+  readonly maxEntries: number;
+  readonly now?: () => number;
+}
+
+/** Pruning runs every this many inserts (and at open). */
+const PRUNE_EVERY = 5000;
+
+export class AcceptedDeliveries {
+  private readonly db: Database.Database;
+  private readonly hasStatement: Database.Statement<[string], unknown>;
+  private readonly addStatement: Database.Statement<[string, number]>;
+  private readonly pruneOld: Database.Statement<[number]>;
+  private readonly pruneMany: Database.Statement<[number]>;
+  private readonly now: () => number;
+  private sincePrune = 0;
+
+  constructor(
+    path: string,
+    private readonly options: AcceptedOptions,
+  ) {
+    this.db = new Database(path, { timeout: 10_000 });
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.exec(
+      "CREATE TABLE IF NOT EXISTS accepted (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL)",
+    );
+    this.db.exec("CREATE INDEX IF NOT EXISTS accepted_at ON accepted (at)");
+    this.hasStatement = this.db.prepare("SELECT 1 FROM accepted WHERE id = ?");
+    this.addStatement = this.db.prepare("INSERT OR IGNORE INTO accepted (id, at) VALUES (?, ?)");
+    this.pruneOld = this.db.prepare("DELETE FROM accepted WHERE at < ?");
+    this.pruneMany = this.db.prepare("DELETE FROM accepted WHERE seq <= (SELECT MAX(seq) FROM accepted) - ?");
+    this.now = options.now ?? Date.now;
+    this.prune();
+  }
+
+  has(id: string): boolean {
+    return this.hasStatement.get(id) !== undefined;
+  }
+
+  add(id: string): void {
+    this.addStatement.run(id, this.now());
+    this.sincePrune += 1;
+    if (this.sincePrune >= PRUNE_EVERY) this.prune();
+  }
+
+  prune(): void {
+    this.sincePrune = 0;
+    this.pruneOld.run(this.now() - this.options.retentionMs);
+    this.pruneMany.run(this.options.maxEntries);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
