@@ -46,6 +46,7 @@ export function connectEmulator(url: string): EmulatorClient {
     requests: () => call("GET", "/requests"),
     deliveries: () => call("GET", "/deliveries"),
     injectFault: (rule) => call("POST", "/faults", rule),
+    clearFaults: () => call("DELETE", "/faults"),
     idle: () => call("POST", "/idle"),
   };
 }

@@ -148,6 +148,10 @@ export function controlRoutes(control: EmulatorControl, info: { url: string; clo
       await control.injectFault(defined(fault.parse(bodyObject(body))));
       return none;
     }),
+    route("DELETE", new RegExp(`^${CONTROL_PREFIX}/faults$`), async () => {
+      await control.clearFaults();
+      return none;
+    }),
     route("POST", new RegExp(`^${CONTROL_PREFIX}/idle$`), async () => {
       await control.idle();
       return none;

@@ -142,6 +142,10 @@ export class Faults {
     this.rules.push({ rule, matches: (path) => pattern.test(path), left: rule.times ?? 1 });
   }
 
+  clear(): void {
+    this.rules.length = 0;
+  }
+
   /** The fault to answer this request with, counting it used; undefined when none applies. */
   take(method: string, path: string): FaultRule | undefined {
     const index = this.rules.findIndex(

@@ -76,6 +76,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     requests: async () => [...recorded],
     deliveries: async () => [...state.recordedDeliveries],
     injectFault: async (rule) => faults.add(rule),
+    clearFaults: async () => faults.clear(),
     idle: () => state.idle(),
   };
   const api = [...apiRoutes(state), ...hookRoutes(state)];

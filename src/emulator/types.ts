@@ -155,6 +155,8 @@ export interface EmulatorControl {
   requests(): Promise<RecordedRequest[]>;
   deliveries(): Promise<WebhookDelivery[]>;
   injectFault(rule: FaultRule): Promise<void>;
+  /** Drop every fault rule not used up yet. */
+  clearFaults(): Promise<void>;
   /** Resolves once every webhook delivery started so far (e.g. for posted statuses) has ended. */
   idle(): Promise<void>;
 }
