@@ -5,10 +5,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Forge } from "../forge/types.js";
 import { metricsText } from "../metrics/registry.js";
 import { errorMessage } from "../util/errors.js";
+import { closeServer, listen } from "../util/http-server.js";
 import type { Logger } from "../util/logger.js";
 import { ACTIONS, type ActionName, type DashboardControl, runAction } from "./actions.js";
 import { type Caller, clearedCookie, identify, safeNext, sameSecret, sessionCookie } from "./auth.js";
@@ -322,35 +322,21 @@ ${adminToken === undefined ? html`<p class="notice refused">No admin token is co
 }
 
 /** Split `host:port` (or `[v6]:port`). */
-function splitListen(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(":");
-  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(listen.slice(colon + 1)) };
-}
+/** How long requests in flight may take to finish when the dashboard stops. */
+const CLOSE_GRACE_MS = 5000;
 
 export async function startDashboard(
   options: DashboardOptions & { readonly listen: string },
 ): Promise<RunningDashboard> {
   const handler = createDashboardHandler(options);
   const server = createServer({ requestTimeout: 30_000 }, handler);
-  const { host, port } = splitListen(options.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}/`;
+  const url = await listen(server, options.listen);
   options.logger.info({ url, admin: options.adminToken !== undefined }, "dashboard listening");
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        handler.closeStreams();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }),
+    close: () => {
+      handler.closeStreams();
+      return closeServer(server, CLOSE_GRACE_MS);
+    },
   };
 }

@@ -30,3 +30,9 @@ export function checkPriority(priority: number): number {
   }
   return priority;
 }
+
+export function checkInspectLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+  return limit;
+}

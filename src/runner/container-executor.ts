@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { errorMessage } from "../util/errors.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { isProcessAlive } from "../util/process.js";
 import type { ExecOutcome, ExecSpec, Executor } from "./executor.js";
 
 const run = promisify(execFile);
@@ -57,15 +58,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     if (child.pid !== undefined) process.kill(-child.pid, signal);
   } catch {
     // Already gone.
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -121,7 +113,7 @@ export class ContainerExecutor implements Executor {
       .map((line) => line.trim())
       .filter((name) => {
         const owner = /^hangar-job-(\d+)-/.exec(name)?.[1];
-        return owner !== undefined && Number(owner) !== process.pid && !alive(Number(owner));
+        return owner !== undefined && Number(owner) !== process.pid && !isProcessAlive(Number(owner));
       });
     for (const name of orphans) {
       await this.remove(name);

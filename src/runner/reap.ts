@@ -6,19 +6,11 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../util/logger.js";
+import { isProcessAlive } from "../util/process.js";
 
 const OWNER_FILE = "owner.pid";
 const GROUP_FILE = "job.pgid";
 export const JOB_DIR_PREFIX = "job-";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function readPid(path: string): Promise<number | undefined> {
   try {
@@ -44,7 +36,7 @@ export async function reapStaleJobs(workDir: string, logger: Logger): Promise<nu
     if (!name.startsWith(JOB_DIR_PREFIX)) continue;
     const dir = join(workDir, name);
     const owner = await readPid(join(dir, OWNER_FILE));
-    if (owner !== undefined && alive(owner)) continue;
+    if (owner !== undefined && isProcessAlive(owner)) continue;
     const group = await readPid(join(dir, GROUP_FILE));
     if (group !== undefined) {
       try {

@@ -7,10 +7,10 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { errorMessage } from "../util/errors.js";
+import { closeServer, listen } from "../util/http-server.js";
 import type { Logger } from "../util/logger.js";
 import { TEMP_PREFIX } from "./fs.js";
 import { contentTypeFor, keyProblem } from "./keys.js";
@@ -144,44 +144,20 @@ export function createStoreHandler(
   };
 }
 
-function parseListen(listen: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
-  const port = Number(match?.[3]);
-  const host = match?.[1] ?? match?.[2];
-  if (host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new Error(`store listen address must be host:port, got ${JSON.stringify(listen)}`);
-  }
-  return { host, port };
-}
-
 /** Serve dir at listen ("host:port"; port 0 picks a free one). */
 export async function startStoreServer(options: {
   readonly dir: string;
   readonly listen: string;
   readonly logger: Logger;
 }): Promise<StoreServer> {
-  const { host, port } = parseListen(options.listen);
   const handle = createStoreHandler({ dir: options.dir, logger: options.logger });
   const server = createServer((req, res) => {
     if (!handle(req, res)) send(res, 404, "not found");
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${urlHost}:${address.port}/`;
+  const url = await listen(server, options.listen);
   options.logger.info({ url, dir: options.dir }, "store server listening");
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server, 0),
   };
 }

@@ -1,6 +1,6 @@
 /** The webhook's own HTTP server, for `hangar webhook` and for running in-process. */
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen } from "../util/http-server.js";
 import { createWebhookHandler, type WebhookOptions } from "./handler.js";
 import { type Ingest, openIngest } from "./ingest.js";
 
@@ -12,13 +12,6 @@ export interface RunningWebhook {
 }
 
 const CLOSE_GRACE_MS = 5000;
-
-/** Split `host:port` (or `[v6]:port`) from the config. */
-export function splitListen(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(":");
-  const host = listen.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  return { host, port: Number(listen.slice(colon + 1)) };
-}
 
 async function ingestFor(options: WebhookOptions): Promise<Ingest | undefined> {
   if (options.ingest !== undefined || options.spoolDir === undefined) return options.ingest;
@@ -41,22 +34,13 @@ export async function startWebhookServer(options: WebhookOptions): Promise<Runni
     { requestTimeout: 30_000 },
     createWebhookHandler(ingest === undefined ? options : { ...options, ingest }),
   );
-  const { host, port } = splitListen(options.config.webhook.listen);
+  let url: string;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    url = await listen(server, options.config.webhook.listen);
   } catch (error) {
     if (ownIngest) await ingest.close();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}/`;
   options.logger.info(
     { url, queue: options.config.queue.names.webhook, spool: options.spoolDir ?? null },
     "webhook listening",
@@ -69,15 +53,6 @@ export async function startWebhookServer(options: WebhookOptions): Promise<Runni
 
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        server.close((error) => {
-          clearTimeout(force);
-          const closing = ownIngest ? ingest.close() : Promise.resolve();
-          closing.then(() => (error ? reject(error) : resolve()), reject);
-        });
-        server.closeIdleConnections();
-      }),
+    close: () => closeServer(server, CLOSE_GRACE_MS).finally(() => (ownIngest ? ingest.close() : undefined)),
   };
 }

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { cancelRequested, clearDrain, drainRequested, storeControl } from "../../src/dashboard/control.js";
+import { storeControl } from "../../src/dashboard/control.js";
+import { cancelRequested, clearDrain, drainRequested } from "../../src/jobs/control.js";
 import { openStore } from "../../src/store/index.js";
 
 test("cancel and drain requests reach a reader of the same store, and a drain can be cleared", async () => {

@@ -6,12 +6,12 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { type LoadedConfig, loadConfigFile } from "../../config/index.js";
 import { openConfiguredQueue } from "../../queue/from-config.js";
+import { summarizeEntry } from "../../queue/summary.js";
 import { DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, type QueueBackend } from "../../queue/types.js";
 import { UsageError } from "../errors.js";
 import { commandLogger } from "../lifecycle.js";
 import { confirm, hasTerminal } from "../queue-tools/confirm.js";
 import { configuredQueues, queueKind } from "../queue-tools/layout.js";
-import { summarizeEntry } from "../queue-tools/summary.js";
 import { BadEntryError, validateEntry } from "../queue-tools/validate.js";
 
 interface CommonFlags {

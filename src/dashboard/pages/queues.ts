@@ -1,5 +1,5 @@
 /** The queues with their waiting entries: what `hangar queue inspect` prints. */
-import { summarizeEntry } from "../../cli/queue-tools/summary.js";
+import { summarizeEntry } from "../../queue/summary.js";
 import { type Html, html } from "../html.js";
 import type { DashboardSources, PageRoute } from "../view.js";
 

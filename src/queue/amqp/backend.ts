@@ -5,7 +5,7 @@
  */
 import { credentials, type SocketOptions } from "amqplib";
 import { type Logger, silentLogger } from "../../util/logger.js";
-import { checkPriority, checkQueue, queueKinds } from "../layout.js";
+import { checkInspectLimit, checkPriority, checkQueue, queueKinds } from "../layout.js";
 import {
   type ConsumeOptions,
   type Consumer,
@@ -141,8 +141,7 @@ export class AmqpQueueBackend implements QueueBackend {
   async inspect(queue: string, limit = DEFAULT_INSPECT_LIMIT): Promise<QueueInfo> {
     this.assertOpen();
     checkQueue(this.kinds, queue);
-    if (!Number.isInteger(limit) || limit < 0)
-      throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+    checkInspectLimit(limit);
     const session = await this.link.current(this.outageTimeoutMs, `inspecting ${queue}`);
     const { ready, entries } = await peekQueue(session, queue, limit);
     let unacked = 0;

@@ -7,6 +7,7 @@
 import type { Channel, ConsumeMessage } from "amqplib";
 import { errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/logger.js";
+import { handleDelivery } from "../handle.js";
 import type { Consumer, DeliveryHandler, QueueKind } from "../types.js";
 import { declareQueue } from "./arguments.js";
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
@@ -186,27 +187,8 @@ export class AmqpConsumer implements Consumer {
     void this.run(delivery);
   }
 
-  private async run(delivery: AmqpDelivery): Promise<void> {
-    const about = { queue: this.queue, delivery: delivery.id };
-    let failure: unknown;
-    try {
-      await this.handler(delivery);
-    } catch (error) {
-      failure = error;
-    }
-    if (delivery.settled) {
-      if (failure !== undefined)
-        this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed after settling");
-      return;
-    }
-    // The broker already took the entry back with the channel.
-    if (!delivery.settleable) return;
-    if (failure === undefined) this.logger.warn(about, "handler returned without settling; requeueing");
-    else this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed; requeueing");
-    try {
-      await delivery.nack({ requeue: true });
-    } catch (error) {
-      this.logger.warn({ ...about, error: errorMessage(error) }, "requeueing failed");
-    }
+  private run(delivery: AmqpDelivery): Promise<void> {
+    // The broker already took the entry back with the channel when it is no longer settleable.
+    return handleDelivery(this.handler, delivery, this.logger, () => delivery.settleable);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { errorMessage } from "../../util/errors.js";
 import { type Logger, silentLogger } from "../../util/logger.js";
-import { checkPriority, checkQueue, queueKinds } from "../layout.js";
+import { checkInspectLimit, checkPriority, checkQueue, queueKinds } from "../layout.js";
 import {
   type ConsumeOptions,
   type Consumer,
@@ -139,8 +139,7 @@ export class SqliteQueueBackend implements QueueBackend {
   async inspect(queue: string, limit = DEFAULT_INSPECT_LIMIT): Promise<QueueInfo> {
     this.assertOpen();
     checkQueue(this.kinds, queue);
-    if (!Number.isInteger(limit) || limit < 0)
-      throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
+    checkInspectLimit(limit);
     return this.statements.inspect(queue, limit);
   }
 

@@ -6,6 +6,7 @@
 
 import { errorMessage } from "../../util/errors.js";
 import type { Logger } from "../../util/logger.js";
+import { handleDelivery } from "../handle.js";
 import type { Consumer, DeliveryHandler } from "../types.js";
 import type { ClaimedEntry } from "./claim.js";
 import { type LeaseOperations, SqliteDelivery } from "./delivery.js";
@@ -71,29 +72,11 @@ export class SqliteConsumer implements Consumer {
     void this.run(delivery);
   }
 
-  private async run(delivery: SqliteDelivery): Promise<void> {
-    const about = { queue: this.queue, delivery: delivery.id };
-    let failure: unknown;
-    try {
-      await this.handler(delivery);
-    } catch (error) {
-      failure = error;
-    }
-    if (delivery.settled) {
-      if (failure !== undefined)
-        this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed after settling");
-      return;
-    }
-    if (this.leases.closed) {
+  private run(delivery: SqliteDelivery): Promise<void> {
+    return handleDelivery(this.handler, delivery, this.logger, () => {
+      if (!this.leases.closed) return true;
       delivery.abandon();
-      return;
-    }
-    if (failure === undefined) this.logger.warn(about, "handler returned without settling; requeueing");
-    else this.logger.warn({ ...about, error: errorMessage(failure) }, "handler failed; requeueing");
-    try {
-      await delivery.nack({ requeue: true });
-    } catch (error) {
-      this.logger.warn({ ...about, error: errorMessage(error) }, "requeueing failed");
-    }
+      return false;
+    });
   }
 }

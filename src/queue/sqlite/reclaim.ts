@@ -5,7 +5,8 @@
  * pids, when it stopped renewing its heartbeat for longer than the lease TTL.
  * A live owner is never judged by anything else, so its leases are never taken.
  */
-import { isProcessAlive, type OwnerIdentity, sharesPidSpace } from "./identity.js";
+import { isProcessAlive } from "../../util/process.js";
+import { type OwnerIdentity, sharesPidSpace } from "./identity.js";
 import type { OwnerRow, OwnerStatements } from "./owners.js";
 import type { ReleaseStatements } from "./release.js";
 import type { SqliteDatabase } from "./schema.js";

@@ -1,5 +1,5 @@
-/** One line per queue entry for `hangar queue inspect`: the `human` line, or what the entry is about. */
-import type { QueueKind } from "../../queue/types.js";
+/** One line per queue entry (for `hangar queue inspect` and the dashboard): the `human` line, or what the entry is about. */
+import type { QueueKind } from "./types.js";
 
 const MAX_LINE = 160;
 
