@@ -10,6 +10,11 @@ const program = new Command()
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)");
 
+// A reader that went away (`hangar ... | head`) is no reason to crash halfway through a cleanup.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
+
 for (const register of commands) register(program);
 
 program.parseAsync(process.argv).catch(exitWithError);

@@ -62,6 +62,7 @@ export interface ServiceOptions {
 export interface RunningServices {
   readonly webhookUrl?: string;
   readonly storeUrl?: string;
+  readonly dashboardUrl?: string;
   readonly queue: QueueBackend;
   readonly forge?: Forge;
   readonly store?: Store;
@@ -281,6 +282,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         .catch((error: unknown) => runLogger.error({ err: String(error) }, "capability probes failed"));
     }
 
+    let dashboardUrl: string | undefined;
     if (config.dashboard.listen !== undefined) {
       let history = jobs;
       if (history === undefined) {
@@ -297,7 +299,10 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
         ...(store ? { store } : {}),
         ...(forge ? { forge } : {}),
       });
-      if (dashboard) stack.push(() => dashboard.close());
+      if (dashboard) {
+        stack.push(() => dashboard.close());
+        dashboardUrl = dashboard.url;
+      }
     }
 
     return {
@@ -308,6 +313,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
       ...(jobs ? { jobs } : {}),
       ...(webhookUrl ? { webhookUrl } : {}),
       ...(storeUrl ? { storeUrl } : {}),
+      ...(dashboardUrl ? { dashboardUrl } : {}),
       stop: () => stack.unwind(),
     };
   } catch (error) {

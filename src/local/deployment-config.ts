@@ -23,6 +23,7 @@ export type ConfigTree = { [key: string]: unknown };
 /** Dotted key paths `hangar local` sets itself (a path covers everything below it). */
 export const LOCAL_KEYS = [
   "webhook.listen",
+  "dashboard.listen",
   "queue.driver",
   "queue.sqlite",
   "queue.amqp.url",
@@ -117,6 +118,7 @@ function localAmqpUrl(production: unknown, local: string): string {
 export function localConfigFrom(production: ConfigTree, endpoints: LocalEndpoints): ConfigTree {
   const config = movePaths(structuredClone(production), false) as ConfigTree;
   child(config, "webhook").listen = "127.0.0.1:0";
+  child(config, "dashboard").listen = "127.0.0.1:0";
 
   const queue = child(config, "queue");
   if (endpoints.queue.driver === "amqp") {

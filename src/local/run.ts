@@ -155,6 +155,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     const webhookUrl = services.webhookUrl ?? "";
     print(`  webhook          ${webhookUrl}`);
     print(`  log store        ${services.storeUrl ?? "(none)"}`);
+    if (services.dashboardUrl) print(`  dashboard        ${services.dashboardUrl}`);
     print(`  hangar.yaml      ${workspace.configFile}`);
     print(`  hangar's log     ${workspace.logFile}`);
 

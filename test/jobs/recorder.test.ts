@@ -127,13 +127,17 @@ describe("the lost-job monitor", () => {
       assert.equal(entry.kind === "job" && entry.job.attempt, 2);
       assert.equal(entry.kind === "job" && entry.job.slug, "silent");
       assert.equal(await isRetired(store, "silent", 1), true);
+      // The retry status and the "queued" record follow the requeued entry.
+      await waitFor("the retry status", async () => (posted.length > 0 ? true : undefined));
       assert.deepEqual(
         posted.map((s) => [s.context, s.state, s.description]),
         [["silent", "pending", "Retrying after worker w1 lost (attempt 2 of 3)"]],
       );
-      const record = await recorder.history.getJob("silent");
-      assert.equal(record?.attempt, 2);
-      assert.equal(record?.state, "queued");
+      const record = await waitFor("the new attempt's record", async () => {
+        const job = await recorder.history.getJob("silent");
+        return job?.attempt === 2 ? job : undefined;
+      });
+      assert.equal(record.state, "queued");
       // Several lost-after periods later, the heartbeating job is still running.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.equal((await recorder.history.getJob("alive"))?.state, "leased");
@@ -148,7 +152,8 @@ describe("the lost-job monitor", () => {
     const status = await waitFor("the final status", async () => posted.find((s) => s.context === "last"));
     assert.equal(status.state, "error");
     assert.equal(status.description, "Internal error: worker w1 lost (3 attempts)");
-    assert.equal(await isDone(store, "last"), true);
+    // The done marker follows the posted status (as a worker's does), so it may come a moment later.
+    await waitFor("the done marker", async () => ((await isDone(store, "last")) ? true : undefined));
     const record = await recorder.history.getJob("last");
     assert.equal(record?.state, "lost");
     assert.equal(record?.result, "error");
