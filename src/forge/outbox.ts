@@ -8,6 +8,7 @@
 import Database from "better-sqlite3";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
+import { Wakeable } from "../util/wakeable.js";
 import { ForgeError } from "./github.js";
 import type { CommitStatus, Forge } from "./types.js";
 
@@ -100,7 +101,7 @@ export interface OutboxForgeOptions {
 export class OutboxForge implements Forge {
   private draining: Promise<void> | undefined;
   private closed = false;
-  private wake: (() => void) | undefined;
+  private readonly backoffSleep = new Wakeable();
   private readonly backoff: { readonly minMs: number; readonly maxMs: number };
   private readonly logger: Logger;
 
@@ -177,14 +178,7 @@ export class OutboxForge implements Forge {
           { ...where, waiting: this.outbox.size, retryInMs: delay, err: errorMessage(error) },
           "outbox: GitHub still unavailable",
         );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await this.backoffSleep.sleep(delay);
         delay = Math.min(delay * 2, this.backoff.maxMs);
       }
     }
@@ -194,7 +188,7 @@ export class OutboxForge implements Forge {
   /** Stops the drainer; waiting statuses stay in the file for the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.backoffSleep.wake();
     await this.draining;
     this.outbox.close();
   }

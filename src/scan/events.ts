@@ -1,4 +1,6 @@
 /** Reading a webhook envelope into what scan should do with it. Fields are checked where they enter. */
+
+import type { PullRequest } from "../forge/types.js";
 import type { WebhookEnvelope } from "../queue/messages.js";
 import type { Subject } from "./jobs.js";
 
@@ -141,4 +143,20 @@ export function readEnvelope(envelope: WebhookEnvelope): ScanRequest {
     default:
       return { kind: "ignore", reason: `event ${envelope.event} is not handled by scan` };
   }
+}
+
+/** The scan request for a pull request as the forge reports it now (reconciliation, `hangar scan`). */
+export function pullRequestScan(pull: PullRequest): Extract<ScanRequest, { kind: "pull" }> {
+  return {
+    kind: "pull",
+    subject: {
+      repo: pull.repo,
+      sha: pull.headSha,
+      pull: pull.number,
+      baseBranch: pull.baseRef,
+      title: pull.title,
+    },
+    author: pull.author,
+    labels: pull.labels,
+  };
 }

@@ -17,7 +17,7 @@ import type { CommitStatus, Forge, PullRequest } from "../forge/types.js";
 import type { QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import type { ScanRequest } from "./events.js";
+import { pullRequestScan } from "./events.js";
 import { planScan, type ScanPlan } from "./plan.js";
 import { applyPlan } from "./scanner.js";
 import { automaticContexts } from "./testmap.js";
@@ -86,18 +86,7 @@ async function reconcilePull(deps: ReconcileDeps, pull: PullRequest, tally: Tall
   const statuses = await forge.getStatuses(pull.repo, pull.headSha);
   if (contexts.every((context) => statuses.has(context.name))) return;
 
-  const request: ScanRequest = {
-    kind: "pull",
-    subject: {
-      repo: pull.repo,
-      sha: pull.headSha,
-      pull: pull.number,
-      baseBranch: pull.baseRef,
-      title: pull.title,
-    },
-    author: pull.author,
-    labels: pull.labels,
-  };
+  const request = pullRequestScan(pull);
   const planForge = withKnownStatuses(forge, pull.headSha, statuses);
   let plan = missingOnly(
     await planScan({ config, forge: planForge, logger, ...(deps.now ? { now: deps.now() } : {}) }, request),

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
+import { Wakeable } from "../util/wakeable.js";
 import { AcceptedDeliveries } from "./accepted.js";
 import { DeliverySpool } from "./spool.js";
 
@@ -52,7 +53,7 @@ export class Ingest {
   private readonly latePublishes = new Map<string, Promise<boolean>>();
   private draining: Promise<void> | undefined;
   private closed = false;
-  private wake: (() => void) | undefined;
+  private readonly backoffSleep = new Wakeable();
 
   constructor(private readonly options: IngestOptions) {
     this.spool = options.spool;
@@ -179,14 +180,7 @@ export class Ingest {
           { waiting: spool.size, retryInMs: delay, err: errorMessage(error) },
           "webhook spool: queue still unavailable",
         );
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await this.backoffSleep.sleep(delay);
         delay = Math.min(delay * 2, backoff.maxMs);
       }
     }
@@ -196,7 +190,7 @@ export class Ingest {
   /** Stops draining (what waits stays on disk for the next start) and closes the record. */
   async close(): Promise<void> {
     this.closed = true;
-    this.wake?.();
+    this.backoffSleep.wake();
     await this.draining;
     this.accepted?.close();
   }

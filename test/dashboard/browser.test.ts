@@ -7,22 +7,18 @@
  * Screenshots of each page go to test-artifacts/dashboard/.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { parse, stringify } from "yaml";
 import { type Deployment, isFinal, sh, startDeployment, waitFor, waitForStatuses } from "../e2e/harness.js";
+import { type Browser, browserMissing, launchBrowser, skipWithoutBrowser } from "../fixtures/browser.js";
 import { histogramCount, parseMetrics, value } from "../metrics/prometheus.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/dashboard/", import.meta.url));
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed`;
-// On CI a missing browser is a failure, not a reason to skip.
-const skip = process.env.CI === "true" ? false : (missing ?? false);
 const REPO = "acme/widget";
 const CONTEXT = "debian/slow";
 const ADMIN_TOKEN = "dashboard-admin-token-5f2c9a";
@@ -47,15 +43,15 @@ async function enableDashboard(deployment: Deployment): Promise<string> {
   });
 }
 
-describe("dashboard in Chromium", { skip }, () => {
+describe("dashboard in Chromium", { skip: skipWithoutBrowser }, () => {
   let deployment: Deployment;
   let dashboard: string;
+  let browser: Browser;
   let context: BrowserContext;
-  let profile: string;
   let gate: string;
 
   before(async () => {
-    assert.equal(missing, undefined, missing);
+    assert.equal(browserMissing, undefined, browserMissing);
     deployment = await startDeployment({
       projects: { [REPO]: { branches: { main: [CONTEXT] } } },
       trust: { users: ["alice"] },
@@ -72,28 +68,14 @@ describe("dashboard in Chromium", { skip }, () => {
         ),
       },
     });
-    profile = await mkdtemp(path.join(tmpdir(), "hangar-chromium-"));
     await mkdir(ARTIFACTS, { recursive: true });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1100, height: 800 },
-    });
+    browser = await launchBrowser({ width: 1100, height: 800 });
+    context = browser.context;
   });
   after(async () => {
     if (gate) writeFileSync(gate, "");
-    await context?.close();
+    await browser?.close();
     await deployment?.stop();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   test("a PR's jobs: queued, running with a live log, finished with a log link; actions need the token", async () => {

@@ -6,23 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { openStore } from "../../src/store/index.js";
 import { LogStreamer } from "../../src/store/log.js";
 import type { Store } from "../../src/store/types.js";
+import { type Browser, browserMissing, launchBrowser, skipWithoutBrowser } from "../fixtures/browser.js";
 import { S3RVER_CREDENTIALS, type S3Server, startS3rver } from "./s3rver.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../../test-artifacts/", import.meta.url));
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed`;
-// On CI a missing browser is a failure, not a reason to skip.
-const skip = process.env.CI === "true" ? false : (missing ?? false);
 
 async function until(what: string, condition: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -34,39 +29,24 @@ async function until(what: string, condition: () => Promise<boolean>, ms = 30_00
 
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? "";
 
-describe("log page in Chromium", { skip }, () => {
+describe("log page in Chromium", { skip: skipWithoutBrowser }, () => {
   let s3: S3Server;
   let store: Store;
+  let browser: Browser;
   let context: BrowserContext;
-  let profile: string;
 
   before(async () => {
-    assert.equal(missing, undefined, missing);
+    assert.equal(browserMissing, undefined, browserMissing);
     s3 = await startS3rver();
     store = await openStore({ driver: "s3", url: await s3.bucket(), credentials: S3RVER_CREDENTIALS });
-    profile = await mkdtemp(path.join(tmpdir(), "hangar-chromium-"));
     await mkdir(ARTIFACTS, { recursive: true });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1100, height: 800 },
-    });
+    browser = await launchBrowser({ width: 1100, height: 800 });
+    context = browser.context;
   });
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await store?.close();
     await s3?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   test("a reader sees the first lines while the job runs, then the final state", async () => {

@@ -8,6 +8,7 @@ import { loadConfigFile } from "../../config/index.js";
 import { openProjectForges } from "../../forge/projects.js";
 import type { PullRequest } from "../../forge/types.js";
 import { openConfiguredQueue } from "../../queue/from-config.js";
+import { pullRequestScan } from "../../scan/events.js";
 import { applyPlan, planScan, type ScanPlan } from "../../scan/index.js";
 import { UsageError } from "../errors.js";
 import { commandLogger } from "../lifecycle.js";
@@ -60,21 +61,7 @@ async function scan(repo: string, flags: ScanFlags): Promise<void> {
         ? await forge.listOpenPulls(repo)
         : [await forge.getPull(repo, Number(flags.pr))];
     for (const pull of pulls.sort((a, b) => a.number - b.number)) {
-      const plan = await planScan(
-        { config, forge, logger },
-        {
-          kind: "pull",
-          subject: {
-            repo,
-            sha: pull.headSha,
-            pull: pull.number,
-            baseBranch: pull.baseRef,
-            title: pull.title,
-          },
-          author: pull.author,
-          labels: pull.labels,
-        },
-      );
+      const plan = await planScan({ config, forge, logger }, pullRequestScan({ ...pull, repo }));
       const lines = flags.human ? humanLines(pull, plan) : jsonLines(plan);
       if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
       if (queue) await applyPlan({ config, queue, forge, logger }, plan);
