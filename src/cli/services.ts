@@ -135,179 +135,210 @@ export function webhookSecret(
   return resolveSecret(ref, "webhook.secret", { env, baseDir: loaded.baseDir });
 }
 
+/** What every role of one process shares. */
+interface Shared {
+  readonly options: ServiceOptions;
+  readonly config: LoadedConfig["config"];
+  readonly logger: Logger;
+  readonly stack: Stack;
+  readonly queue: QueueBackend;
+  readonly events: JobEventPublisher;
+  readonly timings: { readonly heartbeatMs: number; readonly maxAttempts: number };
+}
+
+interface Forges {
+  readonly forge: Forge;
+  readonly hooks: HookDeliveries;
+  readonly projects: ProjectForges;
+}
+
+/** The webhook secret this process needs: none without the webhook role, "" in explicit insecure mode. */
+function secretForRoles(options: ServiceOptions): string | undefined {
+  const { config } = options.loaded;
+  if (!options.roles.webhook) return undefined;
+  if (config.webhook.insecureNoSignature && config.webhook.secret === undefined) return "";
+  return webhookSecret(options.loaded, options.env);
+}
+
+function startForges(shared: Shared): Forges {
+  const { options, config, logger, stack } = shared;
+  const app = configuredApp(options.loaded, options.env);
+  const token = resolveOptionalSecret(
+    config.forge.github.token,
+    "forge.github.token",
+    secretContext(options),
+  );
+  const configured = createForge({
+    api: config.forge.github.api,
+    token,
+    post: config.forge.github.post,
+    logger: logger.child({ part: "forge" }),
+    fetch: app?.fetch,
+    timeoutMs: config.forge.github.timeoutSeconds * 1000,
+    outbox: configPath(options.loaded, config.forge.github.outbox),
+  });
+  stack.push(() => configured.close());
+  const projects = projectForges({
+    loaded: options.loaded,
+    env: options.env,
+    logger,
+    github: instrumentForge(configured),
+    app,
+  });
+  return { forge: projects.forge, hooks: configured, projects };
+}
+
+async function startRecording(shared: Shared, forge: Forge, store: Store): Promise<JobHistory> {
+  const { config, timings } = shared;
+  const recorder = await startRecorder({
+    queue: shared.queue,
+    eventsQueue: config.queue.names.events,
+    database: jobsDatabasePath(shared.options.loaded),
+    store,
+    forge,
+    logger: shared.logger.child({ part: "record" }),
+    lostAfterMs: Math.max(config.worker.lostAfterSeconds * 1000, 2 * timings.heartbeatMs),
+    ...timings,
+  });
+  shared.stack.push(() => recorder.stop());
+  return recorder.history;
+}
+
+async function startWebhook(shared: Shared, secret: string): Promise<string> {
+  const webhook = await startWebhookServer({
+    config: shared.config,
+    secret,
+    queue: shared.queue,
+    logger: shared.logger.child({ part: "webhook" }),
+    spoolDir: configPath(shared.options.loaded, shared.config.webhook.spool.dir),
+  });
+  shared.stack.push(() => webhook.close());
+  return webhook.url;
+}
+
+/** Scan: webhook deliveries, reconciliation of open PRs, and scheduled runs. */
+async function startScanning(shared: Shared, forges: Forges): Promise<void> {
+  const { config, queue, logger, stack } = shared;
+  const { forge } = forges;
+  const scanner: Consumer = await startScanner({
+    config,
+    queue,
+    forge,
+    logger: logger.child({ part: "scan" }),
+  });
+  stack.push(() => scanner.cancel());
+  const reconciler = startReconciler({
+    config,
+    queue,
+    forge,
+    hooks: forges.hooks,
+    logger: logger.child({ part: "reconcile" }),
+  });
+  stack.push(() => reconciler.stop());
+  const scheduler = startScheduler({
+    config,
+    queue,
+    forge: forges.projects.forge,
+    logger: logger.child({ part: "schedule" }),
+  });
+  stack.push(() => scheduler.stop());
+}
+
+async function startRunning(shared: Shared, forges: Forges, store: Store): Promise<RunningWorker> {
+  const { options, config, logger } = shared;
+  const workDir = config.worker.workDir
+    ? configPath(options.loaded, config.worker.workDir)
+    : join(tmpdir(), "hangar-work");
+  await mkdir(workDir, { recursive: true });
+  const runLogger = logger.child({ part: "run" });
+  // Start on what the config asserts; probes (seconds long) add their capabilities' queues when done.
+  const capabilities = [...config.worker.capabilities];
+  const running = await startWorker({
+    forge: forges.forge,
+    store,
+    queue: shared.queue,
+    executor: createExecutor(options.loaded, runLogger),
+    logger: runLogger,
+    worker: workerName(config),
+    workDir,
+    cloneBase: cloneBase(options.loaded),
+    cloneToken: forges.projects.cloneToken,
+    cloneBaseFor: (repo: string) => cloneBaseOf(config, repo) ?? cloneBase(options.loaded),
+    secrets: workerSecrets(options),
+    defaultTimeout: config.worker.defaultTimeout,
+    capabilities,
+    queues: workerQueues(config, capabilities),
+    concurrency: config.worker.concurrency,
+    events: shared.events,
+    ...shared.timings,
+    shutdownGraceMs: config.worker.shutdownGraceSeconds * 1000,
+    supersededCheckMs: config.worker.supersededCheckSeconds * 1000,
+  });
+  shared.stack.push(() => running.stop());
+  void detectCapabilities(config, { cacheDir: join(workDir, "probes"), logger: runLogger })
+    .then((found) => running.extend(found.capabilities, workerQueues(config, found.capabilities)))
+    .catch((error: unknown) => runLogger.error({ err: String(error) }, "capability probes failed"));
+  return running;
+}
+
+/** The dashboard, when `dashboard.listen` is set; returns its URL. */
+async function startDashboardRole(
+  shared: Shared,
+  parts: { jobs?: JobHistory | undefined; store?: Store | undefined; forge?: Forge | undefined },
+): Promise<string | undefined> {
+  const { options, stack } = shared;
+  if (shared.config.dashboard.listen === undefined) return undefined;
+  let history = parts.jobs;
+  if (history === undefined) {
+    // Not the recording process: read the recorder's database file.
+    const database = new JobDatabase(jobsDatabasePath(options.loaded));
+    stack.push(async () => database.close());
+    history = database;
+  }
+  const dashboard = await startConfiguredDashboard({
+    ...options,
+    logger: shared.logger.child({ part: "dashboard" }),
+    queue: shared.queue,
+    history,
+    ...(parts.store ? { store: parts.store } : {}),
+    ...(parts.forge ? { forge: parts.forge } : {}),
+  });
+  if (!dashboard) return undefined;
+  stack.push(() => dashboard.close());
+  return dashboard.url;
+}
+
 export async function startServices(options: ServiceOptions): Promise<RunningServices> {
   const { config } = options.loaded;
   const { roles, logger } = options;
   const stack = new Stack();
   try {
-    const insecure = config.webhook.insecureNoSignature;
-    const secret = !roles.webhook
-      ? undefined
-      : insecure && config.webhook.secret === undefined
-        ? ""
-        : webhookSecret(options.loaded, options.env);
+    const secret = secretForRoles(options);
     const queue = await openConfiguredQueue(options.loaded, options.env, logger.child({ part: "queue" }));
     stack.push(() => queue.close());
-
-    const events = new JobEventPublisher(queue, config.queue.names.events, logger.child({ part: "events" }));
-    const timings = {
-      heartbeatMs: config.worker.heartbeatSeconds * 1000,
-      maxAttempts: 1 + config.worker.retries,
+    const shared: Shared = {
+      options,
+      config,
+      logger,
+      stack,
+      queue,
+      events: new JobEventPublisher(queue, config.queue.names.events, logger.child({ part: "events" })),
+      timings: { heartbeatMs: config.worker.heartbeatSeconds * 1000, maxAttempts: 1 + config.worker.retries },
     };
 
-    let forge: Forge | undefined;
-    let hooks: HookDeliveries | undefined;
-    let projects: ProjectForges | undefined;
-    if (roles.scan || roles.run || roles.record) {
-      const app = configuredApp(options.loaded, options.env);
-      const token = resolveOptionalSecret(
-        config.forge.github.token,
-        "forge.github.token",
-        secretContext(options),
-      );
-      const configured = createForge({
-        api: config.forge.github.api,
-        token,
-        post: config.forge.github.post,
-        logger: logger.child({ part: "forge" }),
-        fetch: app?.fetch,
-        timeoutMs: config.forge.github.timeoutSeconds * 1000,
-        outbox: configPath(options.loaded, config.forge.github.outbox),
-      });
-      stack.push(() => configured.close());
-      forge = instrumentForge(configured);
-      hooks = configured;
-      projects = projectForges({ loaded: options.loaded, env: options.env, logger, github: forge, app });
-      forge = projects.forge;
-    }
-
+    const forges = roles.scan || roles.run || roles.record ? startForges(shared) : undefined;
     const { store, url: storeUrl } =
       roles.run || roles.storeServer || roles.record ? await startStore(options, stack) : {};
-
-    let jobs: JobHistory | undefined;
-    if (roles.record && forge && store) {
-      const recorder = await startRecorder({
-        queue,
-        eventsQueue: config.queue.names.events,
-        database: jobsDatabasePath(options.loaded),
-        store,
-        forge,
-        logger: logger.child({ part: "record" }),
-        lostAfterMs: Math.max(config.worker.lostAfterSeconds * 1000, 2 * timings.heartbeatMs),
-        ...timings,
-      });
-      stack.push(() => recorder.stop());
-      jobs = recorder.history;
-    }
-
-    let webhookUrl: string | undefined;
-    if (secret !== undefined) {
-      const webhook = await startWebhookServer({
-        config,
-        secret,
-        queue,
-        logger: logger.child({ part: "webhook" }),
-        spoolDir: configPath(options.loaded, config.webhook.spool.dir),
-      });
-      stack.push(() => webhook.close());
-      webhookUrl = webhook.url;
-    }
-
-    if (roles.scan && forge) {
-      const scanner: Consumer = await startScanner({
-        config,
-        queue,
-        forge,
-        logger: logger.child({ part: "scan" }),
-      });
-      stack.push(() => scanner.cancel());
-      const reconciler = startReconciler({
-        config,
-        queue,
-        forge,
-        ...(hooks ? { hooks } : {}),
-        logger: logger.child({ part: "reconcile" }),
-      });
-      stack.push(() => reconciler.stop());
-      if (projects) {
-        const scheduler = startScheduler({
-          config,
-          queue,
-          forge: projects.forge,
-          logger: logger.child({ part: "schedule" }),
-        });
-        stack.push(() => scheduler.stop());
-      }
-    }
-
-    let worker: RunningWorker | undefined;
-    if (roles.run && forge && store) {
-      const workDir = config.worker.workDir
-        ? configPath(options.loaded, config.worker.workDir)
-        : join(tmpdir(), "hangar-work");
-      await mkdir(workDir, { recursive: true });
-      const cloneToken = resolveOptionalSecret(
-        config.forge.github.token,
-        "forge.github.token",
-        secretContext(options),
-      );
-      const runLogger = logger.child({ part: "run" });
-      // Start on what the config asserts; probes (seconds long) add their capabilities' queues when done.
-      const capabilities = [...config.worker.capabilities];
-      const running = await startWorker({
-        forge,
-        store,
-        queue,
-        executor: createExecutor(options.loaded, runLogger),
-        logger: runLogger,
-        worker: workerName(config),
-        workDir,
-        cloneBase: cloneBase(options.loaded),
-        ...(projects ? { cloneToken: projects.cloneToken } : cloneToken ? { cloneToken } : {}),
-        cloneBaseFor: (repo: string) => cloneBaseOf(config, repo) ?? cloneBase(options.loaded),
-        secrets: workerSecrets(options),
-        defaultTimeout: config.worker.defaultTimeout,
-        capabilities,
-        queues: workerQueues(config, capabilities),
-        concurrency: config.worker.concurrency,
-        events,
-        ...timings,
-        shutdownGraceMs: config.worker.shutdownGraceSeconds * 1000,
-        supersededCheckMs: config.worker.supersededCheckSeconds * 1000,
-      });
-      worker = running;
-      stack.push(() => running.stop());
-      void detectCapabilities(config, { cacheDir: join(workDir, "probes"), logger: runLogger })
-        .then((found) => running.extend(found.capabilities, workerQueues(config, found.capabilities)))
-        .catch((error: unknown) => runLogger.error({ err: String(error) }, "capability probes failed"));
-    }
-
-    let dashboardUrl: string | undefined;
-    if (config.dashboard.listen !== undefined) {
-      let history = jobs;
-      if (history === undefined) {
-        // Not the recording process: read the recorder's database file.
-        const database = new JobDatabase(jobsDatabasePath(options.loaded));
-        stack.push(async () => database.close());
-        history = database;
-      }
-      const dashboard = await startConfiguredDashboard({
-        ...options,
-        logger: logger.child({ part: "dashboard" }),
-        queue,
-        history,
-        ...(store ? { store } : {}),
-        ...(forge ? { forge } : {}),
-      });
-      if (dashboard) {
-        stack.push(() => dashboard.close());
-        dashboardUrl = dashboard.url;
-      }
-    }
+    const jobs =
+      roles.record && forges && store ? await startRecording(shared, forges.forge, store) : undefined;
+    const webhookUrl = secret !== undefined ? await startWebhook(shared, secret) : undefined;
+    if (roles.scan && forges) await startScanning(shared, forges);
+    const worker = roles.run && forges && store ? await startRunning(shared, forges, store) : undefined;
+    const dashboardUrl = await startDashboardRole(shared, { jobs, store, forge: forges?.forge });
 
     return {
       queue,
-      ...(forge ? { forge } : {}),
+      ...(forges ? { forge: forges.forge } : {}),
       ...(store ? { store } : {}),
       ...(worker ? { worker } : {}),
       ...(jobs ? { jobs } : {}),
