@@ -160,3 +160,12 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
 }
 
 export const sh = (script: string) => ({ content: `#!/bin/sh\nset -eu\n${script}\n`, executable: true });
+
+/** What a clean run posts for a context: exactly these three statuses, in this order. */
+export function cleanRun(worker = "e2e-worker"): [string, string][] {
+  return [
+    ["pending", "Not yet tested"],
+    ["pending", `In progress [${worker}]`],
+    ["success", `Success [${worker}]`],
+  ];
+}

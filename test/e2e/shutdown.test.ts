@@ -8,18 +8,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { ConfigInput } from "../../src/config/index.js";
+import { isProcessAlive } from "../../src/util/process.js";
 import { writeWorkerConfig } from "../fixtures/worker-process.js";
 import { spawnWorker, type WorkerChild } from "../jobs/fixtures/worker.js";
 import { type Deployment, isFinal, sh, startDeployment, waitFor, waitForStatuses } from "./harness.js";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("graceful shutdown", () => {
   let deployment: Deployment | undefined;
@@ -72,7 +64,7 @@ describe("graceful shutdown", () => {
     const firstRun = Number(readFileSync(marker, "utf8"));
     a.child.kill("SIGTERM");
     await a.exited;
-    assert.equal(alive(firstRun), false, "the cancelled job's process is gone");
+    assert.equal(isProcessAlive(firstRun), false, "the cancelled job's process is gone");
     const cancelled = await deployment.emulator.statuses("acme/slow", pull.sha);
     assert.deepEqual(
       cancelled.map((s) => [s.state, s.description]),

@@ -3,19 +3,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { isProcessAlive } from "../../src/util/process.js";
 import { type Deployment, isFinal, sh, startDeployment, waitFor, waitForStatuses } from "./harness.js";
 
 let deployment: Deployment | undefined;
 after(() => deployment?.stop());
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends in success", async () => {
   deployment = await startDeployment({
@@ -54,7 +46,7 @@ test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends i
   assert.match(log, /second run/);
   await waitFor(
     "the crashed run's processes to be reaped",
-    async () => (alive(firstRun) ? undefined : true),
+    async () => (isProcessAlive(firstRun) ? undefined : true),
     10_000,
   );
 });
