@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AcceptedDeliveries } from "../../src/webhook/index.js";
-import { FlakyQueue } from "./flaky-queue.js";
+import { startFlakyHarness } from "./flaky-queue.js";
 import { deliver, pullRequestPayload, startHarness } from "./harness.js";
 
 describe("webhook: one X-GitHub-Delivery is queued once", () => {
@@ -57,16 +57,9 @@ describe("webhook: one X-GitHub-Delivery is queued once", () => {
   });
 
   test("a spooled delivery counts as accepted; a refused one (503) does not", async () => {
-    let flaky: FlakyQueue | undefined;
-    const h = await startHarness({
-      spool: true,
-      wrapQueue: (queue) => {
-        flaky = new FlakyQueue(queue);
-        return flaky;
-      },
-    });
+    const { h, queue: flaky } = await startFlakyHarness();
     try {
-      (flaky as FlakyQueue).mode = "down";
+      flaky.mode = "down";
       const body = pullRequestPayload();
       assert.equal((await deliver(h.url, { event: "pull_request", delivery: "sp-1", body })).status, 202);
       assert.equal((await deliver(h.url, { event: "pull_request", delivery: "sp-1", body })).status, 200);

@@ -1,5 +1,6 @@
 /** A QueueBackend in front of a real one whose publish can be made to fail or hang, for spool tests. */
 import type { QueueBackend } from "../../src/queue/types.js";
+import { type Harness, type HarnessOptions, startHarness } from "./harness.js";
 
 export type QueueMode = "up" | "down" | "hang";
 
@@ -31,4 +32,20 @@ export class FlakyQueue implements QueueBackend {
   inspect: QueueBackend["inspect"] = (...args) => this.inner.inspect(...args);
   purge: QueueBackend["purge"] = (...args) => this.inner.purge(...args);
   close: QueueBackend["close"] = () => this.inner.close();
+}
+
+/** A spooling webhook harness whose queue is a FlakyQueue the test switches up, down or hanging. */
+export async function startFlakyHarness(
+  options: Omit<HarnessOptions, "spool" | "wrapQueue"> = {},
+): Promise<{ h: Harness; queue: FlakyQueue }> {
+  let flaky: FlakyQueue | undefined;
+  const h = await startHarness({
+    ...options,
+    spool: true,
+    wrapQueue: (queue) => {
+      flaky = new FlakyQueue(queue);
+      return flaky;
+    },
+  });
+  return { h, queue: flaky as FlakyQueue };
 }

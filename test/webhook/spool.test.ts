@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { DeliverySpool } from "../../src/webhook/index.js";
-import { FlakyQueue } from "./flaky-queue.js";
+import { FlakyQueue, startFlakyHarness } from "./flaky-queue.js";
 import { deliver, pullRequestPayload, startHarness } from "./harness.js";
 
 async function waitFor(
@@ -25,16 +25,8 @@ const deliveryOf = (body: Buffer): unknown =>
 
 describe("webhook spool", () => {
   test("queue down: 202, the exact envelope on disk, drained in order once the queue is back", async () => {
-    let flaky: FlakyQueue | undefined;
-    const h = await startHarness({
-      spool: true,
-      wrapQueue: (queue) => {
-        flaky = new FlakyQueue(queue);
-        return flaky;
-      },
-    });
+    const { h, queue } = await startFlakyHarness();
     try {
-      const queue = flaky as FlakyQueue;
       queue.mode = "down";
       const body = pullRequestPayload("opened");
       const ids = ["s-1", "s-2", "s-3", "s-4", "s-5"];
@@ -61,16 +53,8 @@ describe("webhook spool", () => {
   });
 
   test("while deliveries wait in the spool, new ones go behind them", async () => {
-    let flaky: FlakyQueue | undefined;
-    const h = await startHarness({
-      spool: true,
-      wrapQueue: (queue) => {
-        flaky = new FlakyQueue(queue);
-        return flaky;
-      },
-    });
+    const { h, queue } = await startFlakyHarness();
     try {
-      const queue = flaky as FlakyQueue;
       queue.mode = "down";
       const body = pullRequestPayload("synchronize");
       assert.equal((await deliver(h.url, { event: "pull_request", delivery: "o-1", body })).status, 202);
@@ -90,17 +74,8 @@ describe("webhook spool", () => {
   });
 
   test("a publish that times out is spooled, and not queued twice when it lands after all", async () => {
-    let flaky: FlakyQueue | undefined;
-    const h = await startHarness({
-      spool: true,
-      publishTimeoutMs: 100,
-      wrapQueue: (queue) => {
-        flaky = new FlakyQueue(queue);
-        return flaky;
-      },
-    });
+    const { h, queue } = await startFlakyHarness({ publishTimeoutMs: 100 });
     try {
-      const queue = flaky as FlakyQueue;
       queue.mode = "hang";
       const r = await deliver(h.url, { event: "pull_request", delivery: "t-1", body: pullRequestPayload() });
       assert.equal(r.status, 202);
