@@ -22,7 +22,7 @@ import {
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { encodeKey, validateKey, validatePrefix } from "./keys.js";
+import { compareKeys, encodeKey, validateKey, validatePrefix } from "./keys.js";
 import { BadKeyError, ObjectExistsError, type ObjectInfo, type PutOptions, type Store } from "./types.js";
 
 /** Names of in-flight temporary files; never listed, and refused as key segments. */
@@ -47,11 +47,6 @@ function errorCode(error: unknown): string | undefined {
 
 /** Errors that mean "there is no object under this key". */
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
-
-function compareKeys(a: ObjectInfo, b: ObjectInfo): number {
-  // Byte order of the UTF-8 keys, as S3 lists them.
-  return Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
-}
 
 class FsStore implements Store {
   readonly driver = "fs";

@@ -3,7 +3,7 @@
  * Every backend validates with these rules, so a key that works on one
  * works on all, and no key can name something outside the store.
  */
-import { BadKeyError } from "./types.js";
+import { BadKeyError, type ObjectInfo } from "./types.js";
 
 /** S3's own limit, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
@@ -91,4 +91,9 @@ export function contentTypeFor(key: string): string {
   const dot = name.lastIndexOf(".");
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
   return TYPES[extension] ?? "application/octet-stream";
+}
+
+/** Listing order of every backend: byte order of the UTF-8 keys, as S3 lists them. */
+export function compareKeys(a: ObjectInfo, b: ObjectInfo): number {
+  return Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
 }

@@ -19,7 +19,14 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { contentTypeFor, encodeKey, MAX_KEY_BYTES, validateKey, validatePrefix } from "./keys.js";
+import {
+  compareKeys,
+  contentTypeFor,
+  encodeKey,
+  MAX_KEY_BYTES,
+  validateKey,
+  validatePrefix,
+} from "./keys.js";
 import { resumingStream } from "./s3/download.js";
 import { type BucketLocation, parseBucketUrl } from "./s3/location.js";
 import { BadKeyError, ObjectExistsError, type ObjectInfo, type PutOptions, type Store } from "./types.js";
@@ -113,10 +120,6 @@ function cacheControlFor(key: string): string | undefined {
   const name = segments.at(-1);
   if (name === "status.json" || name === "log.html" || segments.at(-2) === "log.chunks") return "no-cache";
   return undefined;
-}
-
-function compareKeys(a: ObjectInfo, b: ObjectInfo): number {
-  return Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
 }
 
 class S3Store implements Store {
