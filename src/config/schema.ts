@@ -84,6 +84,12 @@ const queueSchema = z.strictObject({
       events: queueName.default("hangar-events"),
     })
     .prefault({}),
+  /**
+   * Key of the HMAC that scan puts on every task entry it queues; workers give secrets and
+   * trust only to entries signed with it (see worker.unsignedEntries and docs/security.md).
+   * With the SQLite queue and no key, one is made next to the database (0600) on first use.
+   */
+  signingKey: secretRefSchema.optional(),
 });
 
 const forgeSchema = z.strictObject({
@@ -144,6 +150,28 @@ const storeSchema = z.strictObject({
   publicUrl: z.url().optional(),
 });
 
+/** How a job is contained; `mode: none` turns the sandbox off (logged loudly at start). */
+const sandboxSchema = z.strictObject({
+  mode: z.enum(["bwrap", "none"]).default("bwrap"),
+  /** The bubblewrap binary (process executor). */
+  bwrap: z.string().min(1).default("bwrap"),
+  /** Host uid and gid the job's processes run as (never the worker's own). */
+  uid: z.number().int().min(1).default(65534),
+  gid: z.number().int().min(1).default(65534),
+  /** Most processes (and threads) one job may have at once. */
+  maxProcesses: z.number().int().positive().default(1024),
+  /** Memory one job may use, in MiB. */
+  memoryMiB: z.number().int().positive().default(8192),
+  /** Disk one job may fill (checkout, home, tmp, attachments), in MiB; past it the job is stopped. */
+  diskMiB: z.number().int().positive().default(20480),
+  /** Host directories a job sees read-only (those that exist); nothing else of the host is visible. */
+  systemPaths: z
+    .array(z.string().regex(/^\//, "expected an absolute path"))
+    .default(["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/boot"]),
+  /** Paths hidden even inside systemPaths (hangar hides its own config, secrets and state anyway). */
+  hide: z.array(z.string().regex(/^\//, "expected an absolute path")).default([]),
+});
+
 const workerSchema = z.strictObject({
   name: z.string().min(1).optional(),
   queues: z.array(queueName).min(1).optional(),
@@ -200,6 +228,20 @@ const workerSchema = z.strictObject({
   supersededCheckSeconds: z.number().positive().default(30),
   /** The recorder's SQLite job database; default: hangar-jobs.sqlite next to queue.sqlite.path. */
   jobsDatabase: z.string().min(1).optional(),
+  /** Every job runs in a sandbox: its own namespaces, another uid, limits (docs/security.md). */
+  sandbox: sandboxSchema.prefault({}),
+  /**
+   * Entries not signed with queue.signingKey (e.g. from Cockpit's tests-scan): by default they
+   * run untrusted (no secrets, no network). An operator sharing a broker with bots may accept them.
+   */
+  unsignedEntries: z
+    .strictObject({
+      /** Treat unsigned entries as trusted code (network allowed). */
+      trusted: z.boolean().default(false),
+      /** Secrets an unsigned entry may get when it names them (only if trusted is true). */
+      secrets: z.array(z.string()).default([]),
+    })
+    .prefault({}),
 });
 
 /** The web dashboard and /metrics; served by `hangar serve`/`worker`/`webhook` only when `listen` is set. */
@@ -224,6 +266,8 @@ export const contextSchema = z.union([
     command: z.array(z.string()).min(1).optional(),
     container: z.string().optional(),
     capabilities: z.array(z.string()).optional(),
+    /** Whether a trusted job of this context may use the network (untrusted jobs never may). */
+    network: z.boolean().optional(),
   }),
 ]);
 export type ContextEntry = z.infer<typeof contextSchema>;

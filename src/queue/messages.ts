@@ -60,6 +60,8 @@ export const jobSchema = z
      * leave `secrets` empty).
      */
     trusted: z.boolean().optional(),
+    /** hangar's own: `false` keeps a trusted job off the network (untrusted jobs never have it). */
+    network: z.boolean().optional(),
   })
   .loose();
 export type Job = z.infer<typeof jobSchema>;

@@ -13,6 +13,13 @@ export interface ExecSpec {
   readonly attachments: string;
   /** Environment for the command, on top of a minimal base. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The job's own directory (checkout, attachments, home, tmp, secrets all live inside):
+   * the only writable part of the host a sandboxed job sees.
+   */
+  readonly jobDir: string;
+  /** Whether the job may use the host's network; false gives it a loopback of its own. */
+  readonly network: boolean;
   /** Directory with one file per secret this job may see (named as the secret), if any. */
   readonly secretsDir?: string;
   /** Container image, for executors that use one. */

@@ -234,6 +234,8 @@ export async function runJob(
       argv,
       checkout: paths.checkout,
       attachments: paths.attachments,
+      jobDir: base,
+      network: job.trusted !== false && job.network !== false,
       env: {
         ...jobEnvironment(job, paths, stream.url),
         HANGAR_NODE: process.execPath,

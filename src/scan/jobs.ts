@@ -46,6 +46,7 @@ export function makeTask(subject: Subject, spec: ContextSpec, now: Date = new Da
     report: null,
     ...(spec.command ? { command: [...spec.command] } : {}),
     ...(spec.capabilities.length > 0 ? { capabilities: [...spec.capabilities] } : {}),
+    ...(spec.network ? {} : { network: false }),
   };
   const where = subject.pull !== null ? `pull #${subject.pull}` : `commit ${subject.sha.slice(0, 8)}`;
   const human = `${spec.name} for ${subject.repo} ${where} (${subject.title}) [${spec.queue}, priority ${spec.priority}]`;

@@ -15,6 +15,8 @@ export interface ContextSpec {
   readonly command?: readonly string[];
   readonly container?: string;
   readonly capabilities: readonly string[];
+  /** Whether a trusted job may use the network (default true; untrusted jobs never may). */
+  readonly network: boolean;
   readonly manual: boolean;
 }
 
@@ -28,6 +30,7 @@ function resolveContext(config: HangarConfig, entry: ContextEntry, manual: boole
       secrets: [],
       env: {},
       capabilities: [],
+      network: true,
       manual,
     };
   }
@@ -41,6 +44,7 @@ function resolveContext(config: HangarConfig, entry: ContextEntry, manual: boole
     ...(entry.command ? { command: entry.command } : {}),
     ...(entry.container ? { container: entry.container } : {}),
     capabilities: entry.capabilities ?? [],
+    network: entry.network ?? true,
     manual,
   };
 }
