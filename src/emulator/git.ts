@@ -7,11 +7,19 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A file's text, or text plus the executable bit; null deletes the file. */
+/** A file's text, or text plus the executable bit, or a symbolic link to `symlink`; null deletes the file. */
 export type FileContent =
   | string
   | { readonly content: string; readonly executable?: boolean | undefined }
+  | { readonly symlink: string }
   | null;
+
+/** The git mode and blob text of a file entry: a symlink's blob is its target. */
+function entryOf(content: Exclude<FileContent, null>): { mode: string; text: string } {
+  if (typeof content === "string") return { mode: "100644", text: content };
+  if ("symlink" in content) return { mode: "120000", text: content.symlink };
+  return { mode: content.executable ? "100755" : "100644", text: content.content };
+}
 export type FileMap = Readonly<Record<string, FileContent>>;
 
 export interface GitIdentity {
@@ -85,8 +93,7 @@ export async function commitFiles(
         lines.push(`0 ${"0".repeat(40)}\t${clean}`);
         continue;
       }
-      const text = typeof content === "string" ? content : content.content;
-      const mode = typeof content !== "string" && content.executable ? "100755" : "100644";
+      const { mode, text } = entryOf(content);
       const blob = (await git(gitDir, ["hash-object", "-w", "--stdin"], { input: text, env })).trim();
       lines.push(`${mode} ${blob}\t${clean}`);
     }
