@@ -273,6 +273,20 @@ describe("deploy/kubernetes", () => {
     }
   });
 
+  test("no pod gets a service account token; the worker may make job sandboxes", () => {
+    for (const { name, spec } of podSpecs()) {
+      assert.equal(spec.automountServiceAccountToken, false, `${name} mounts no service account token`);
+    }
+    const { container: worker } = container("hangar-worker", "worker");
+    const security = (worker as unknown as { securityContext?: Json }).securityContext ?? {};
+    assert.deepEqual(security.seccompProfile, { type: "Unconfined" });
+    assert.equal(security.procMount, "Unmasked");
+    const config = parse(configMapValue(manifests, HANGAR_CONFIGMAP, HANGAR_CONFIG_KEY)) as {
+      worker: { sandbox?: { mode?: string } };
+    };
+    assert.notEqual(config.worker.sandbox?.mode, "none", "jobs run sandboxed");
+  });
+
   test("both pods run the image kustomization.yaml names", () => {
     const kustomization = parse(readFileSync(join(DIR, "kustomization.yaml"), "utf8")) as {
       images: { name: string }[];

@@ -33,7 +33,10 @@ export interface Deployment {
 }
 
 /** store: optional, the fs store on a free port when absent; queue: optional, SQLite when absent. */
-export type DeploymentConfig = Pick<ConfigInput, "projects" | "trust" | "worker" | "store" | "queue">;
+export type DeploymentConfig = Pick<
+  ConfigInput,
+  "projects" | "trust" | "worker" | "store" | "queue" | "dashboard"
+>;
 
 export async function waitFor<T>(
   what: string,
@@ -115,6 +118,7 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
     worker: { name: "e2e-worker", workDir: "work", ...settings.worker },
     projects: settings.projects ?? {},
     trust: settings.trust ?? { users: [] },
+    ...(settings.dashboard ? { dashboard: settings.dashboard } : {}),
     log: { level: "info" },
   };
   const configFile = join(dir, "hangar.yaml");
