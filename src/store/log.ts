@@ -18,12 +18,13 @@
  * reader following status.json never asks for an object that is not there yet.
  */
 import { tmpdir } from "node:os";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { contentTypeFor, validateKey } from "./keys.js";
 import { finalLogPage, LOG_PAGE_HTML } from "./log-page.js";
+import { MaskingTransform, SecretMasker } from "./mask.js";
 import { Spool } from "./spool.js";
 import type { Store } from "./types.js";
 
@@ -43,7 +44,10 @@ export interface LogStreamerOptions {
   readonly flushIntervalMs?: number;
   /** Buffered output that triggers a chunk at once (default 256 KiB). */
   readonly flushBytes?: number;
-  /** Secret values, replaced by *** in everything written, even when split across writes. */
+  /**
+   * Secret values, replaced by *** (also base64-, URL- and JSON-encoded; see mask.ts) in
+   * the log, the attachments and the description, even when split across writes.
+   */
   readonly mask?: readonly string[];
   /** Waits between attempts of a failed store write (default 250 ms, 1 s, 4 s). */
   readonly retryDelaysMs?: readonly number[];
@@ -80,77 +84,13 @@ export function chunkName(index: number): string {
   return `log.chunks/${String(index).padStart(6, "0")}`;
 }
 
-const STARS = Buffer.from("***");
-
-/** Replaces secrets in a byte stream, holding back a tail that could be the start of one. */
-class SecretMasker {
-  private readonly secrets: Buffer[];
-  private readonly texts: string[];
-  private held: Buffer = Buffer.alloc(0);
-
-  constructor(values: readonly string[]) {
-    this.texts = [...new Set(values.filter((value) => value !== ""))].sort((a, b) => b.length - a.length);
-    this.secrets = this.texts.map((value) => Buffer.from(value)).sort((a, b) => b.length - a.length);
-  }
-
-  /** The part of held + chunk that is safe to write now, masked. */
-  push(chunk: Buffer): Buffer {
-    if (this.secrets.length === 0) return chunk;
-    const { masked, rest } = this.replace(this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]));
-    const hold = this.possibleSecretStart(rest);
-    this.held = Buffer.from(rest.subarray(rest.length - hold));
-    return Buffer.concat([masked, rest.subarray(0, rest.length - hold)]);
-  }
-
-  /** Whatever is still held back; it cannot become a secret any more. */
-  end(): Buffer {
-    const held = this.held;
-    this.held = Buffer.alloc(0);
-    return held;
-  }
-
-  maskString(text: string): string {
-    return this.texts.reduce((result, secret) => result.split(secret).join("***"), text);
-  }
-
-  private replace(data: Buffer): { masked: Buffer; rest: Buffer } {
-    const parts: Buffer[] = [];
-    let position = 0;
-    for (;;) {
-      let start = -1;
-      let length = 0;
-      for (const secret of this.secrets) {
-        const found = data.indexOf(secret, position);
-        if (found >= 0 && (start < 0 || found < start)) {
-          start = found;
-          length = secret.length;
-        }
-      }
-      if (start < 0) break;
-      parts.push(data.subarray(position, start), STARS);
-      position = start + length;
-    }
-    return { masked: Buffer.concat(parts), rest: data.subarray(position) };
-  }
-
-  /** Length of the longest tail of data that is a proper prefix of some secret. */
-  private possibleSecretStart(data: Buffer): number {
-    const longest = this.secrets[0]?.length ?? 0;
-    for (let size = Math.min(data.length, longest - 1); size > 0; size--) {
-      const tail = data.subarray(data.length - size);
-      if (this.secrets.some((secret) => secret.length > size && secret.subarray(0, size).equals(tail)))
-        return size;
-    }
-    return 0;
-  }
-}
-
 export class LogStreamer {
   private readonly flushIntervalMs: number;
   private readonly flushBytes: number;
   private readonly retryDelaysMs: readonly number[];
   private readonly logger: Logger | undefined;
   private readonly masker: SecretMasker;
+  private readonly maskValues: readonly string[];
   private readonly started = new Date();
   private ended: Date | null = null;
   private state: LogState = "running";
@@ -179,7 +119,8 @@ export class LogStreamer {
     this.flushBytes = options.flushBytes ?? 256 * 1024;
     this.retryDelaysMs = options.retryDelaysMs ?? [250, 1000, 4000];
     this.logger = options.logger;
-    this.masker = new SecretMasker(options.mask ?? []);
+    this.maskValues = options.mask ?? [];
+    this.masker = new SecretMasker(this.maskValues);
     this.spool = new Spool(options.spoolDir ?? tmpdir());
     this.description = `In progress [${meta.worker}]`;
     void this.enqueue(async () => {
@@ -210,22 +151,30 @@ export class LogStreamer {
 
   /**
    * Upload a file under attachments/<name> (name may contain slashes) and
-   * list it in status.json. Rejects when the name is no valid key or the
-   * upload fails.
+   * list it in status.json, both masked like the log. Rejects when the name
+   * is no valid key or the upload fails.
    */
   async attach(name: string, body: Buffer | Readable): Promise<void> {
-    const key = `attachments/${name}`;
+    const shown = this.masker.maskString(name);
+    const key = `attachments/${shown}`;
     validateKey(`${this.slug}/${key}`);
     await this.enqueue(async () => {
       if (Buffer.isBuffer(body)) {
-        if (!(await this.putWithRetry(key, body))) throw new Error(`could not store attachment ${name}`);
+        const masked = this.masker.maskBytes(body);
+        if (!(await this.putWithRetry(key, masked))) throw new Error(`could not store attachment ${shown}`);
       } else {
         // A stream cannot be replayed, so it gets one attempt.
-        await this.store.put(this.keyOf(key), body, { contentType: contentTypeFor(key) });
+        await this.store.put(this.keyOf(key), this.maskStream(body), { contentType: contentTypeFor(key) });
       }
-      if (!this.attachments.includes(name)) this.attachments.push(name);
+      if (!this.attachments.includes(shown)) this.attachments.push(shown);
       this.scheduleStatus();
     });
+  }
+
+  /** The stream through a masker of its own; a failing source fails the masked stream too. */
+  private maskStream(body: Readable): Readable {
+    if (!this.masker.active) return body;
+    return pipeline(body, new MaskingTransform(this.maskValues), () => undefined);
   }
 
   /**

@@ -205,6 +205,30 @@ describe("LogStreamer", () => {
     assert.equal((await status(store))?.description, "Internal error: auth with *** failed");
   });
 
+  test("attachments and their names are masked: streamed, buffered, and in encoded forms", async () => {
+    const store = await fsStore();
+    const secret = "attach-s3cr3t-value";
+    const log = new LogStreamer(store, SLUG, META, { mask: [secret] });
+    const body = `raw ${secret}\nb64 ${Buffer.from(`user:${secret}`).toString("base64")}\nurl ${encodeURIComponent(`${secret}&`)}\n`;
+    const bytes = Buffer.from(body);
+    // One byte per chunk: every split of every form goes through the hold-back logic.
+    await log.attach("streamed.txt", Readable.from([...bytes].map((byte) => Buffer.from([byte]))));
+    await log.attach("buffered.txt", bytes);
+    await log.attach(`dump-${secret}.txt`, Buffer.from("x"));
+    await log.finish("success", "Success");
+    for (const name of ["streamed.txt", "buffered.txt"]) {
+      const text = (await store.get(`${SLUG}/attachments/${name}`))?.toString() ?? "";
+      assert.match(
+        text,
+        /^raw \*\*\*\nb64 [A-Za-z0-9+/]{0,8}\*\*\*[A-Za-z0-9+/=]{0,4}\nurl \*\*\*%26\n$/,
+        name,
+      );
+      assert.equal(text.includes(secret), false);
+    }
+    assert.deepEqual((await status(store))?.attachments, ["streamed.txt", "buffered.txt", "dump-***.txt"]);
+    assert.equal((await store.get(`${SLUG}/attachments/dump-***.txt`))?.toString(), "x");
+  });
+
   test("a slow store never blocks write(), and puts never overlap", async () => {
     const gated = new GatedStore(await fsStore());
     gated.hold();
