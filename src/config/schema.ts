@@ -168,6 +168,11 @@ const sandboxSchema = z.strictObject({
   systemPaths: z
     .array(z.string().regex(/^\//, "expected an absolute path"))
     .default(["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/boot"]),
+  /**
+   * Host directories trusted jobs may also write (shared caches, an exchange with a test
+   * harness); mounted at the same path. Untrusted jobs never see them.
+   */
+  trustedPaths: z.array(z.string().regex(/^\//, "expected an absolute path")).default([]),
   /** Paths hidden even inside systemPaths (hangar hides its own config, secrets and state anyway). */
   hide: z.array(z.string().regex(/^\//, "expected an absolute path")).default([]),
 });
