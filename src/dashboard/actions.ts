@@ -44,8 +44,15 @@ async function retry(deps: ActionDeps, form: URLSearchParams): Promise<ActionRes
     return refused(400, "retry needs repo (owner/name), pull (a PR number) and context");
   }
   if (deps.forge === undefined) return refused(503, "this dashboard has no GitHub access to retry with");
-  const head = (await deps.forge.getPull(repo, pull)).headSha;
-  await deps.forge.postStatus(repo, head, { context, state: "pending", description: DIRECT_TRIGGER });
+  const found = await deps.forge.getPull(repo, pull);
+  const head = found.headSha;
+  // The PR's page as target_url names the PR; scan runs the job trusted only at that open PR's head.
+  await deps.forge.postStatus(repo, head, {
+    context,
+    state: "pending",
+    description: DIRECT_TRIGGER,
+    target_url: found.htmlUrl,
+  });
   return { status: 202, message: `${context} on ${repo}#${pull} (${head.slice(0, 8)}) will be tested again` };
 }
 

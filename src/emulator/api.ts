@@ -1,7 +1,7 @@
 /** The GitHub REST endpoints hangar uses, answered from the emulator's state. */
 import { appRoutes } from "./app.js";
 import { checkRoutes } from "./checks.js";
-import { readPath, resolveCommit, type TreeEntry } from "./git.js";
+import { compareCommits, readPath, resolveCommit, type TreeEntry } from "./git.js";
 import {
   bodyObject,
   HttpError,
@@ -15,15 +15,16 @@ import {
 } from "./http.js";
 import {
   commentJson,
+  commitJson,
   type IssueFacts,
   issueJson,
-  type PullFacts,
+  pullAsIssue,
   pullJson,
   repositoryJson,
   statusJson,
   userJson,
 } from "./payloads.js";
-import { type EmulatorState, now, type RepoState, type StoredStatus } from "./state.js";
+import { commitFacts, type EmulatorState, now, type RepoState, type StoredStatus } from "./state.js";
 
 const MAX_DESCRIPTION = 140;
 const STATES = ["pending", "success", "failure", "error"];
@@ -111,6 +112,41 @@ export function apiRoutes(state: EmulatorState): Route[] {
       const sha = await commitOrNotFound(repo, context.params[2] ?? "");
       const newestFirst = [...(repo.statuses.get(sha) ?? [])].reverse();
       return page(context, newestFirst, (status) => statusJson(urls, repo.fullName, sha, facts(status)));
+    }),
+
+    route("GET", new RegExp(`^${REPO}/compare/(.+)$`), async (context) => {
+      const repo = repoOf(context);
+      const basehead = context.params[2] ?? "";
+      const at = basehead.indexOf("...");
+      if (at <= 0) throw notFound();
+      const base = await resolveCommit(repo.gitDir, basehead.slice(0, at));
+      const head = await resolveCommit(repo.gitDir, basehead.slice(at + 3));
+      if (base === null || head === null) throw notFound();
+      const { mergeBase, ahead, behindBy } = await compareCommits(repo.gitDir, base, head);
+      if (mergeBase === null) throw notFound();
+      const commit = async (sha: string) =>
+        commitJson(urls, repo.fullName, await commitFacts(repo.gitDir, sha));
+      const { items, headers } = paginate(context.url, ahead);
+      const api = `${urls.api}/repos/${repo.fullName}`;
+      const web = `${urls.web}/${repo.fullName}`;
+      return ok(
+        {
+          url: `${api}/compare/${basehead}`,
+          html_url: `${web}/compare/${basehead}`,
+          permalink_url: `${web}/compare/${repo.owner}:${base}...${repo.owner}:${head}`,
+          diff_url: `${web}/compare/${basehead}.diff`,
+          patch_url: `${web}/compare/${basehead}.patch`,
+          base_commit: await commit(base),
+          merge_base_commit: await commit(mergeBase),
+          status: compareStatus(ahead.length, behindBy),
+          ahead_by: ahead.length,
+          behind_by: behindBy,
+          total_commits: ahead.length,
+          commits: await Promise.all(items.map(commit)),
+          files: [],
+        },
+        headers,
+      );
     }),
 
     route("POST", new RegExp(`^${REPO}/statuses/([^/]+)$`), async (context) => {
@@ -280,6 +316,11 @@ async function commitOrNotFound(repo: RepoState, ref: string): Promise<string> {
   return sha;
 }
 
+function compareStatus(aheadBy: number, behindBy: number): string {
+  if (aheadBy === 0) return behindBy === 0 ? "identical" : "behind";
+  return behindBy === 0 ? "ahead" : "diverged";
+}
+
 function combinedState(states: readonly string[]): string {
   if (states.some((s) => s === "failure" || s === "error")) return "failure";
   if (states.length === 0 || states.includes("pending")) return "pending";
@@ -288,23 +329,6 @@ function combinedState(states: readonly string[]): string {
 
 function facts(status: StoredStatus): StoredStatus & { createdAt: string } {
   return { ...status, createdAt: status.created_at };
-}
-
-function pullAsIssue(pull: PullFacts): IssueFacts {
-  return {
-    number: pull.number,
-    title: pull.title,
-    body: pull.body,
-    state: pull.state,
-    author: pull.author,
-    labels: pull.labels,
-    comments: 0,
-    authorAssociation: pull.authorAssociation,
-    createdAt: pull.createdAt,
-    updatedAt: pull.updatedAt,
-    closedAt: pull.closedAt,
-    pull: true,
-  };
 }
 
 function labelNames(labels: unknown): string[] {

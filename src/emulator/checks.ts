@@ -122,8 +122,30 @@ function checkRunJson(state: EmulatorState, repo: RepoState, run: CheckRun): Rec
     },
     check_suite: { id: stableId("check_suite", `${repo.fullName}/${run.headSha}/${run.appId}`) },
     app: { id: run.appId, slug: `hangar-app-${run.appId}` },
-    pull_requests: [],
+    pull_requests: pullsAt(state, repo, run.headSha),
   };
+}
+
+/**
+ * The open PRs whose head is `sha`, as a check run lists them. As on GitHub, only PRs whose
+ * head branch is in the repository itself: a fork's PR is not listed.
+ */
+function pullsAt(state: EmulatorState, repo: RepoState, sha: string): Record<string, unknown>[] {
+  const api = `${state.urls.api}/repos/${repo.fullName}`;
+  const side = (ref: string, at: string) => ({
+    ref,
+    sha: at,
+    repo: { id: stableId("repo", repo.fullName), url: api, name: repo.name },
+  });
+  return [...repo.pulls.values()]
+    .filter((pull) => pull.state === "open" && pull.headSha === sha && pull.headOwner === repo.owner)
+    .map((pull) => ({
+      url: `${api}/pulls/${pull.number}`,
+      id: stableId("pull", `${repo.fullName}#${pull.number}`),
+      number: pull.number,
+      head: side(pull.headRef, pull.headSha),
+      base: side(pull.baseRef, pull.baseSha),
+    }));
 }
 
 export function checkRoutes(state: EmulatorState): Route[] {

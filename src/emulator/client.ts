@@ -40,6 +40,8 @@ export function connectEmulator(url: string): EmulatorClient {
       call("POST", `${repoPath(repo)}/pulls/${number}/commits`, rest),
     closePull: ({ repo, number, ...rest }) => call("POST", `${repoPath(repo)}/pulls/${number}/close`, rest),
     addLabel: ({ repo, number, ...rest }) => call("POST", `${repoPath(repo)}/pulls/${number}/labels`, rest),
+    addComment: ({ repo, number, ...rest }) =>
+      call("POST", `${repoPath(repo)}/issues/${number}/comments`, rest),
     deliver: (event, payload) => call("POST", "/deliveries", { event, payload }),
     setWebhook: (target) => call("PUT", "/webhook", target),
     statuses: (repo, sha) => call("GET", `${repoPath(repo)}/statuses/${encodeURIComponent(sha)}`),

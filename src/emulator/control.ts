@@ -47,6 +47,7 @@ const openPull = z.strictObject({
   labels: z.array(z.string()).optional(),
   base: z.string().min(1).optional(),
   branch: z.string().min(1).optional(),
+  fork: z.string().min(1).optional(),
   message: z.string().optional(),
   draft: z.boolean().optional(),
   authorAssociation: association.optional(),
@@ -55,6 +56,11 @@ const openPull = z.strictObject({
 const pushToPull = z.strictObject({ files, message: z.string().optional(), deliver: z.boolean().optional() });
 const closePull = z.strictObject({ deliver: z.boolean().optional() });
 const addLabel = z.strictObject({ label: z.string().min(1), deliver: z.boolean().optional() });
+const addComment = z.strictObject({
+  author: z.string().min(1),
+  body: z.string().min(1),
+  deliver: z.boolean().optional(),
+});
 const deliver = z.strictObject({ event: z.string().min(1), payload: z.unknown() });
 const webhook = z.strictObject({ url: z.url(), secret: z.string().min(1) }).nullable();
 const members = z.strictObject({ members: z.array(z.string().min(1)) });
@@ -125,6 +131,16 @@ export function controlRoutes(control: EmulatorControl, info: { url: string; clo
           repo: repoName(params),
           number: Number(params[2]),
         }),
+      ),
+    ),
+    route("POST", new RegExp(`${REPO}/issues/(\\d+)/comments$`), async ({ body, params }) =>
+      ok(
+        await control.addComment({
+          ...defined(addComment.parse(bodyObject(body))),
+          repo: repoName(params),
+          number: Number(params[2]),
+        }),
+        201,
       ),
     ),
     route("GET", new RegExp(`${REPO}/statuses/([^/]+)$`), async ({ params }) =>

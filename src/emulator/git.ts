@@ -121,6 +121,25 @@ export async function resolveCommit(gitDir: string, ref: string): Promise<string
   }
 }
 
+export interface Comparison {
+  /** null when the two commits share no history. */
+  readonly mergeBase: string | null;
+  /** Commits of head that base lacks, oldest first. */
+  readonly ahead: readonly string[];
+  /** How many commits of base head lacks. */
+  readonly behindBy: number;
+}
+
+/** What GitHub's compare API reports of `base...head` (both full commit shas). */
+export async function compareCommits(gitDir: string, base: string, head: string): Promise<Comparison> {
+  const mergeBase = (await git(gitDir, ["merge-base", base, head]).catch(() => "")).trim() || null;
+  const ahead = (await git(gitDir, ["rev-list", "--reverse", `${base}..${head}`]))
+    .split("\n")
+    .filter(Boolean);
+  const behindBy = Number((await git(gitDir, ["rev-list", "--count", `${head}..${base}`])).trim());
+  return { mergeBase, ahead, behindBy };
+}
+
 export type TreeEntry = { type: "blob" | "tree"; mode: string; sha: string; path: string; size: number };
 
 /** What lies at `path` in a commit: a blob, a directory listing, or null. */

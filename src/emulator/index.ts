@@ -65,6 +65,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     pushToPull: (input) => state.pushToPull(input),
     closePull: (input) => state.closePull(input),
     addLabel: (input) => state.addLabel(input),
+    addComment: (input) => state.addComment(input),
     deliver: (event, payload) => state.deliver(event, payload),
     setWebhook: async (target) => state.setWebhook(target),
     statuses: async (repo, sha) => {

@@ -25,6 +25,8 @@ export interface RepoFacts {
   readonly updatedAt: string;
   readonly pushedAt: string;
   readonly openIssues: number;
+  /** Set for a fork of another repository. */
+  readonly fork?: boolean;
 }
 
 export type AuthorAssociation =
@@ -45,6 +47,8 @@ export interface PullFacts {
   readonly labels: readonly string[];
   readonly headRef: string;
   readonly headSha: string;
+  /** Owner of the repository the head branch lives in: the base repository's owner, or a fork's. */
+  readonly headOwner: string;
   readonly baseRef: string;
   readonly baseSha: string;
   readonly draft: boolean;
@@ -173,7 +177,7 @@ export function repositoryJson(urls: PayloadUrls, repo: RepoFacts): Json {
     owner: userJson(urls, repo.owner, repo.ownerType),
     html_url: html,
     description: repo.description,
-    fork: false,
+    fork: repo.fork ?? false,
     url: api,
     forks_url: `${api}/forks`,
     keys_url: `${api}/keys{/key_id}`,
@@ -276,13 +280,12 @@ export function pullJson(urls: PayloadUrls, repo: RepoFacts, pull: PullFacts): J
   const api = `${urls.api}/repos/${fullName}`;
   const html = `${urls.web}/${fullName}/pull/${pull.number}`;
   const id = stableId("pull", `${fullName}#${pull.number}`);
-  const repository = repositoryJson(urls, repo);
-  const side = (ref: string, sha: string): Json => ({
-    label: `${repo.owner}:${ref}`,
+  const side = (ref: string, sha: string, where: RepoFacts): Json => ({
+    label: `${where.owner}:${ref}`,
     ref,
     sha,
-    user: userJson(urls, repo.owner, repo.ownerType),
-    repo: repository,
+    user: userJson(urls, where.owner, where.ownerType),
+    repo: repositoryJson(urls, where),
   });
   return {
     url: `${api}/pulls/${pull.number}`,
@@ -315,8 +318,8 @@ export function pullJson(urls: PayloadUrls, repo: RepoFacts, pull: PullFacts): J
     review_comment_url: `${api}/pulls/comments{/number}`,
     comments_url: `${api}/issues/${pull.number}/comments`,
     statuses_url: `${api}/statuses/${pull.headSha}`,
-    head: side(pull.headRef, pull.headSha),
-    base: side(pull.baseRef, pull.baseSha),
+    head: side(pull.headRef, pull.headSha, headRepoFacts(repo, pull)),
+    base: side(pull.baseRef, pull.baseSha, repo),
     _links: {
       self: { href: `${api}/pulls/${pull.number}` },
       html: { href: html },
@@ -342,6 +345,30 @@ export function pullJson(urls: PayloadUrls, repo: RepoFacts, pull: PullFacts): J
     additions: 0,
     deletions: 0,
     changed_files: 0,
+  };
+}
+
+/** The repository a PR's head lives in: the base repository, or the head owner's fork of it. */
+export function headRepoFacts(repo: RepoFacts, pull: PullFacts): RepoFacts {
+  if (pull.headOwner === repo.owner) return repo;
+  return { ...repo, owner: pull.headOwner, ownerType: "User", fork: true, openIssues: 0 };
+}
+
+/** A pull request as GitHub's issue API shows it. */
+export function pullAsIssue(pull: PullFacts): IssueFacts {
+  return {
+    number: pull.number,
+    title: pull.title,
+    body: pull.body,
+    state: pull.state,
+    author: pull.author,
+    labels: pull.labels,
+    comments: 0,
+    authorAssociation: pull.authorAssociation,
+    createdAt: pull.createdAt,
+    updatedAt: pull.updatedAt,
+    closedAt: pull.closedAt,
+    pull: true,
   };
 }
 
@@ -497,6 +524,23 @@ export function pullRequestEvent(urls: PayloadUrls, input: PullRequestEventInput
   };
 }
 
+export interface IssueCommentEventInput {
+  readonly repo: RepoFacts;
+  readonly issue: IssueFacts;
+  readonly comment: CommentFacts;
+}
+
+/** A new comment on an issue or PR; GitHub's payload carries the comment's created_at. */
+export function issueCommentEvent(urls: PayloadUrls, input: IssueCommentEventInput): Json {
+  const fullName = `${input.repo.owner}/${input.repo.name}`;
+  return {
+    action: "created",
+    issue: issueJson(urls, fullName, input.issue),
+    comment: commentJson(urls, fullName, input.comment),
+    ...eventBase(urls, input.repo, input.comment.author),
+  };
+}
+
 export interface StatusEventInput {
   readonly repo: RepoFacts;
   readonly sha: string;
@@ -575,6 +619,7 @@ export function samplePullRequestEvent(options: SamplePullRequestOptions = {}): 
     labels: options.labels ?? [],
     headRef: `change-${number}`,
     headSha: options.sha ?? createHash("sha1").update(`head:${number}`).digest("hex"),
+    headOwner: owner,
     baseRef: "main",
     baseSha: options.baseSha ?? createHash("sha1").update("base").digest("hex"),
     draft: false,

@@ -10,13 +10,17 @@ import {
   type CommentFacts,
   type CommitFacts,
   type IssueFacts,
+  issueCommentEvent,
   type PayloadUrls,
   type PullFacts,
+  pullAsIssue,
   pullRequestEvent,
   type RepoFacts,
   statusEvent,
 } from "./payloads.js";
 import {
+  type AddCommentInput,
+  type AddCommentResult,
   type ClosePullInput,
   type CreateRepoInput,
   EmulatorError,
@@ -213,7 +217,11 @@ export class EmulatorState {
       const baseSha = await this.commitOf(repo, baseRef);
       const number = repo.nextNumber;
       const branch = input.branch ?? `pr-${number}`;
-      if (await resolveCommit(repo.gitDir, `refs/heads/${branch}`))
+      const headOwner = input.fork ?? repo.owner;
+      if (!NAME.test(headOwner))
+        throw new EmulatorError(422, `invalid fork owner ${JSON.stringify(headOwner)}`);
+      const inBase = headOwner === repo.owner;
+      if (inBase && (await resolveCommit(repo.gitDir, `refs/heads/${branch}`)))
         throw new EmulatorError(422, `branch ${branch} exists`);
       const title = input.title ?? `Pull request ${number}`;
       const sha = await commitFiles(
@@ -223,7 +231,8 @@ export class EmulatorState {
         input.message ?? title,
         identity(author),
       );
-      await updateRef(repo.gitDir, `refs/heads/${branch}`, sha);
+      // A fork's branch is no branch of the base repository; only the pull ref holds its commits.
+      if (inBase) await updateRef(repo.gitDir, `refs/heads/${branch}`, sha);
       await updateRef(repo.gitDir, `refs/pull/${number}/head`, sha);
       repo.nextNumber += 1;
       const time = now();
@@ -236,6 +245,7 @@ export class EmulatorState {
         labels: [...(input.labels ?? [])],
         headRef: branch,
         headSha: sha,
+        headOwner,
         baseRef,
         baseSha,
         draft: input.draft ?? false,
@@ -271,7 +281,7 @@ export class EmulatorState {
         input.message ?? `Update ${pull.title}`,
         identity(pull.author),
       );
-      await updateRef(repo.gitDir, `refs/heads/${pull.headRef}`, sha);
+      if (pull.headOwner === repo.owner) await updateRef(repo.gitDir, `refs/heads/${pull.headRef}`, sha);
       await updateRef(repo.gitDir, `refs/pull/${pull.number}/head`, sha);
       const time = now();
       const updated = { ...pull, headSha: sha, commits: pull.commits + 1, updatedAt: time };
@@ -303,6 +313,34 @@ export class EmulatorState {
     return {
       delivery: await this.pullEvent(input.deliver, "labeled", repo, labeled, { label: input.label }),
     };
+  }
+
+  /** A comment on an issue or PR by `author`; GitHub sends an `issue_comment` event for it. */
+  async addComment(input: AddCommentInput): Promise<AddCommentResult> {
+    const repo = this.repo(input.repo);
+    const pull = repo.pulls.get(input.number);
+    const issue = pull === undefined ? repo.issues.get(input.number) : pullAsIssue(pull);
+    if (issue === undefined)
+      throw new EmulatorError(404, `no issue or pull request ${repo.fullName}#${input.number}`);
+    if (input.body === "") throw new EmulatorError(422, "a comment needs a body");
+    const comment: CommentFacts = {
+      id: this.nextId(),
+      issue: input.number,
+      body: input.body,
+      author: input.author,
+      authorAssociation: this.association(repo, input.author),
+      createdAt: now(),
+    };
+    repo.comments.push(comment);
+    const comments = repo.comments.filter((each) => each.issue === input.number).length;
+    const event = issueCommentEvent(this.urls, {
+      repo: this.facts(repo),
+      issue: { ...issue, comments },
+      comment,
+    });
+    const delivery =
+      input.deliver === false || this.webhook === null ? null : await this.deliver("issue_comment", event);
+    return { id: comment.id, createdAt: comment.createdAt, event, delivery };
   }
 
   async deliver(event: string, payload: unknown): Promise<WebhookDelivery> {

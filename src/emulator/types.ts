@@ -53,6 +53,12 @@ export interface OpenPullInput {
   readonly base?: string;
   /** The head branch's name; `pr-<number>` unless given. */
   readonly branch?: string;
+  /**
+   * The PR comes from this owner's fork: its head branch is then no branch of the base
+   * repository (only `refs/pull/<number>/head` holds it there), and the pull's `head.repo`
+   * and `head.user` name the fork's owner. Without it the head branch is in the base repository.
+   */
+  readonly fork?: string;
   readonly message?: string;
   readonly draft?: boolean;
   /** Overrides the association derived from owner, org membership and earlier PRs. */
@@ -81,6 +87,25 @@ export interface PushToPullInput {
 export interface PushToPullResult {
   readonly sha: string;
   readonly before: string;
+  readonly delivery: WebhookDelivery | null;
+}
+
+export interface AddCommentInput {
+  readonly repo: string;
+  /** An issue or pull request. */
+  readonly number: number;
+  readonly author: string;
+  readonly body: string;
+  /** false: record the comment, send no webhook (a test may deliver `event` later). */
+  readonly deliver?: boolean;
+}
+
+export interface AddCommentResult {
+  readonly id: number;
+  /** GitHub's created_at: whole seconds. */
+  readonly createdAt: string;
+  /** The `issue_comment` payload, as sent (or as it would have been). */
+  readonly event: Record<string, unknown>;
   readonly delivery: WebhookDelivery | null;
 }
 
@@ -147,6 +172,8 @@ export interface EmulatorControl {
   pushToPull(input: PushToPullInput): Promise<PushToPullResult>;
   closePull(input: ClosePullInput): Promise<{ delivery: WebhookDelivery | null }>;
   addLabel(input: LabelPullInput): Promise<{ delivery: WebhookDelivery | null }>;
+  /** A comment on an issue or PR, by anyone; sends `issue_comment` (with `comment.created_at`). */
+  addComment(input: AddCommentInput): Promise<AddCommentResult>;
   /** Sends any event to the configured webhook; fails when none is configured. */
   deliver(event: string, payload: unknown): Promise<WebhookDelivery>;
   setWebhook(target: WebhookTarget | null): Promise<void>;

@@ -7,7 +7,7 @@
  * what queues the job.
  */
 import { Octokit } from "@octokit/rest";
-import type { CommitStatus, Forge } from "./types.js";
+import { type CommitStatus, type Forge, onBranch } from "./types.js";
 
 export interface ChecksForgeOptions {
   /** Everything else (pulls, files, issues, commit statuses) goes here. */
@@ -35,6 +35,7 @@ interface CheckRunData {
   readonly status: string;
   readonly conclusion: string | null;
   readonly details_url: string | null;
+  readonly started_at?: string | null;
   readonly output: { readonly title: string | null };
 }
 
@@ -64,7 +65,8 @@ export function checkRunFor(status: CommitStatus): CheckRunBody {
 export function statusOfCheckRun(run: CheckRunData): CommitStatus {
   const context = run.external_id || run.name;
   const description = run.output.title;
-  const base = { context, description, target_url: run.details_url };
+  // A run is updated in place; when it was made is what tells the commit existed by then.
+  const base = { context, description, target_url: run.details_url, created_at: run.started_at ?? null };
   if (run.status !== "completed") return { ...base, state: "pending" };
   if (run.conclusion === "success") return { ...base, state: "success" };
   if (run.conclusion === "failure" && !description?.startsWith("Internal error"))
@@ -89,6 +91,7 @@ export class ChecksForge implements Forge {
   listOpenPulls: Forge["listOpenPulls"] = (repo) => this.base.listOpenPulls(repo);
   readFile: Forge["readFile"] = (repo, ref, path) => this.base.readFile(repo, ref, path);
   isOrgMember: Forge["isOrgMember"] = (org, user) => this.base.isOrgMember(org, user);
+  isOnBranch = (repo: string, branch: string, sha: string) => onBranch(this.base, repo, branch, sha);
   createIssue: Forge["createIssue"] = (repo, issue) => this.base.createIssue(repo, issue);
   comment: Forge["comment"] = (repo, issue, body) => this.base.comment(repo, issue, body);
 

@@ -31,9 +31,11 @@ interface ForgejoPull {
   number: number;
   state: string;
   title: string;
+  html_url: string;
   user: { login: string } | null;
   labels: { name: string }[] | null;
-  head: { sha: string; ref: string };
+  /** repo is null when the fork the PR came from was deleted. */
+  head: { sha: string; ref: string; repo?: { owner: { login: string } | null } | null };
   base: { ref: string };
 }
 
@@ -43,6 +45,7 @@ interface ForgejoStatus {
   status: string;
   description: string | null;
   target_url: string | null;
+  created_at?: string;
 }
 
 const PAGE_SIZE = 50;
@@ -81,6 +84,7 @@ export class ForgejoForge implements Forge, ForgeExtras {
           state: (STATES.includes(status.status) ? status.status : "failure") as StatusState,
           description: status.description,
           target_url: status.target_url,
+          created_at: status.created_at ?? null,
         });
       }
       if (list.length < PAGE_SIZE) return statuses;
@@ -105,6 +109,19 @@ export class ForgejoForge implements Forge, ForgeExtras {
     );
     if (response.status === 404) return null;
     return response.text();
+  }
+
+  async isOnBranch(repo: string, branch: string, sha: string): Promise<boolean> {
+    // branch...sha lists the commits of sha that branch lacks; none: sha is on the branch.
+    const response = await this.request(
+      "GET",
+      `/repos/${repo}/compare/${encodeURIComponent(`${branch}...${sha}`)}`,
+      undefined,
+      [404],
+    );
+    if (response.status === 404) return false;
+    const compared = JSON.parse(await response.text()) as { total_commits?: unknown };
+    return compared.total_commits === 0;
   }
 
   async isOrgMember(org: string, user: string): Promise<boolean> {
@@ -204,7 +221,9 @@ function toPullRequest(repo: string, data: ForgejoPull): PullRequest {
     labels: (data.labels ?? []).map((label) => label.name),
     headSha: data.head.sha,
     headRef: data.head.ref,
+    headOwner: data.head.repo?.owner?.login ?? null,
     baseRef: data.base.ref,
     repo,
+    htmlUrl: data.html_url,
   };
 }

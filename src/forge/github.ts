@@ -144,6 +144,23 @@ export class GitHubForge implements Forge, HookDeliveries {
     }
   }
 
+  async isOnBranch(repo: string, branch: string, sha: string): Promise<boolean> {
+    try {
+      // branch...sha lists the commits of sha that branch lacks: none ("identical" or "behind")
+      // means sha is the branch's tip or an ancestor of it. One commit per page is all we need.
+      const { data } = await this.octokit.rest.repos.compareCommitsWithBasehead({
+        ...splitRepo(repo),
+        basehead: `${branch}...${sha}`,
+        per_page: 1,
+      });
+      return data.status === "identical" || data.status === "behind";
+    } catch (error) {
+      // An unknown branch or commit (404), or commits without a common history (422): not on it.
+      if (error instanceof ForgeError && (error.status === 404 || error.status === 422)) return false;
+      throw error;
+    }
+  }
+
   async isOrgMember(org: string, user: string): Promise<boolean> {
     try {
       // 204: a member. 302 (requester not in the org; redirects to the public list): not known to be one.
@@ -303,9 +320,11 @@ interface GitHubPull {
   number: number;
   state: string;
   title: string;
+  html_url: string;
   user: { login: string } | null;
   labels: ReadonlyArray<{ name?: string } | string>;
-  head: { sha: string; ref: string };
+  /** repo is null when the fork the PR came from was deleted. */
+  head: { sha: string; ref: string; repo: { owner: { login: string } | null } | null };
   base: { ref: string };
 }
 
@@ -320,8 +339,10 @@ function toPullRequest(repo: string, data: GitHubPull): PullRequest {
       .filter(Boolean),
     headSha: data.head.sha,
     headRef: data.head.ref,
+    headOwner: data.head.repo?.owner?.login ?? null,
     baseRef: data.base.ref,
     repo,
+    htmlUrl: data.html_url,
   };
 }
 
@@ -332,6 +353,7 @@ function toCommitStatus(data: {
   state: string;
   description: string | null;
   target_url: string | null;
+  created_at?: string;
 }): CommitStatus {
   if (!STATES.includes(data.state))
     throw new Error(`GitHub answered an unknown status state ${JSON.stringify(data.state)}`);
@@ -340,5 +362,6 @@ function toCommitStatus(data: {
     state: data.state as StatusState,
     description: data.description,
     target_url: data.target_url,
+    created_at: data.created_at ?? null,
   };
 }

@@ -3,7 +3,7 @@ import type { Logger } from "../util/logger.js";
 import { DEFAULT_RETRY, GitHubForge, type RetryPolicy } from "./github.js";
 import type { HookDeliveries, HookDelivery, HookTarget } from "./hooks.js";
 import { OutboxForge, StatusOutbox } from "./outbox.js";
-import type { CommitStatus, Forge } from "./types.js";
+import { type CommitStatus, type Forge, onBranch } from "./types.js";
 
 export {
   DEFAULT_RETRY,
@@ -71,6 +71,7 @@ function withHooks(forge: Forge, hooks: HookDeliveries, close: () => Promise<voi
     postStatus: (repo, sha, status) => forge.postStatus(repo, sha, status),
     readFile: (repo, ref, path) => forge.readFile(repo, ref, path),
     isOrgMember: (org, user) => forge.isOrgMember(org, user),
+    isOnBranch: (repo, branch, sha) => onBranch(forge, repo, branch, sha),
     createIssue: (repo, issue) => forge.createIssue(repo, issue),
     comment: (repo, issue, body) => forge.comment(repo, issue, body),
     listHookDeliveries: (hook, since) => hooks.listHookDeliveries(hook, since),
@@ -102,6 +103,7 @@ export class DryRunForge implements ConfiguredForge {
   getStatuses: Forge["getStatuses"] = (repo, sha) => this.reader.getStatuses(repo, sha);
   readFile: Forge["readFile"] = (repo, ref, path) => this.reader.readFile(repo, ref, path);
   isOrgMember: Forge["isOrgMember"] = (org, user) => this.reader.isOrgMember(org, user);
+  isOnBranch = (repo: string, branch: string, sha: string) => onBranch(this.reader, repo, branch, sha);
 
   async postStatus(repo: string, sha: string, status: CommitStatus): Promise<void> {
     this.logger.info({ repo, sha, status }, `would post status ${status.context}: ${status.state}`);

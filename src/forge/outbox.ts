@@ -10,7 +10,7 @@ import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { Wakeable } from "../util/wakeable.js";
 import { ForgeError } from "./github.js";
-import type { CommitStatus, Forge } from "./types.js";
+import { type CommitStatus, type Forge, onBranch } from "./types.js";
 
 export interface OutboxEntry {
   readonly id: number;
@@ -120,6 +120,7 @@ export class OutboxForge implements Forge {
   getStatuses: Forge["getStatuses"] = (repo, sha) => this.inner.getStatuses(repo, sha);
   readFile: Forge["readFile"] = (repo, ref, path) => this.inner.readFile(repo, ref, path);
   isOrgMember: Forge["isOrgMember"] = (org, user) => this.inner.isOrgMember(org, user);
+  isOnBranch = (repo: string, branch: string, sha: string) => onBranch(this.inner, repo, branch, sha);
   createIssue: Forge["createIssue"] = (repo, issue) => this.inner.createIssue(repo, issue);
   comment: Forge["comment"] = (repo, issue, body) => this.inner.comment(repo, issue, body);
 

@@ -17,7 +17,7 @@ import { ChecksForge } from "./checks.js";
 import { type ForgeExtras, GitHubExtras } from "./extras.js";
 import { ForgejoForge } from "./forgejo.js";
 import { createForge } from "./index.js";
-import type { CommitStatus, Forge } from "./types.js";
+import { type CommitStatus, type Forge, onBranch } from "./types.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -133,6 +133,8 @@ class ProjectForge implements Forge, ForgeExtras {
   getStatuses: Forge["getStatuses"] = (repo, sha) => this.routeOf(repo).forge.getStatuses(repo, sha);
   readFile: Forge["readFile"] = (repo, ref, path) => this.routeOf(repo).forge.readFile(repo, ref, path);
   isOrgMember: Forge["isOrgMember"] = (org, user) => this.fallback.forge.isOrgMember(org, user);
+  isOnBranch = (repo: string, branch: string, sha: string) =>
+    onBranch(this.routeOf(repo).forge, repo, branch, sha);
   createIssue: Forge["createIssue"] = (repo, issue) => this.routeOf(repo).forge.createIssue(repo, issue);
   comment: Forge["comment"] = (repo, issue, body) => this.routeOf(repo).forge.comment(repo, issue, body);
   postStatus(repo: string, sha: string, status: CommitStatus): Promise<void> {

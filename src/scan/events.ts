@@ -12,9 +12,19 @@ export type ScanRequest =
       readonly kind: "pull";
       readonly subject: Subject;
       readonly author: string;
+      /** Owner of the repository the head branch lives in (a fork's owner); null when it is gone. */
+      readonly headOwner: string | null;
       readonly labels: readonly string[];
     }
-  | { readonly kind: "trigger"; readonly repo: string; readonly sha: string; readonly context: string }
+  /** A pending direct-trigger status: run that context on that commit. */
+  | {
+      readonly kind: "trigger";
+      readonly repo: string;
+      readonly sha: string;
+      readonly context: string;
+      /** The PR the trigger names in its target_url (`hangar trigger` puts the PR's page there). */
+      readonly pulls: readonly number[];
+    }
   /** A comment on a PR; commands.ts reads `/hangar ...` lines out of it. */
   | {
       readonly kind: "comment";
@@ -22,9 +32,18 @@ export type ScanRequest =
       readonly pull: number;
       readonly commenter: string;
       readonly body: string;
+      /** GitHub's time of the comment; null when the payload lacks it. */
+      readonly createdAt: string | null;
     }
   /** GitHub's "Re-run" on a check run: run that context again on that commit. */
-  | { readonly kind: "rerun"; readonly repo: string; readonly sha: string; readonly context: string }
+  | {
+      readonly kind: "rerun";
+      readonly repo: string;
+      readonly sha: string;
+      readonly context: string;
+      /** The PRs GitHub lists on the check run (open PRs with that head; never a fork's). */
+      readonly pulls: readonly number[];
+    }
   | { readonly kind: "ignore"; readonly reason: string };
 
 export class BadEventError extends Error {
@@ -80,8 +99,39 @@ function readPullRequest(request: Json): ScanRequest {
     kind: "pull",
     subject,
     author: string(user.login, "request.pull_request.user.login"),
+    headOwner: headOwnerOf(head),
     labels: labelNames(pull.labels),
   };
+}
+
+/** head.repo.owner.login; GitHub sends head.repo null when the fork was deleted. */
+function headOwnerOf(head: Json): string | null {
+  const repo = head.repo;
+  if (typeof repo !== "object" || repo === null) return null;
+  const owner = (repo as Json).owner;
+  if (typeof owner !== "object" || owner === null) return null;
+  const login = (owner as Json).login;
+  return typeof login === "string" && login !== "" ? login : null;
+}
+
+/**
+ * The PR a direct trigger names: its target_url is the PR's page, `.../<owner>/<name>/pull/<n>`
+ * of the status's own repository. Anything else names no PR.
+ */
+export function pullOfTriggerUrl(repo: string, targetUrl: unknown): number | null {
+  if (typeof targetUrl !== "string" || !URL.canParse(targetUrl)) return null;
+  const match = /\/([^/]+\/[^/]+)\/pull\/([1-9]\d{0,9})\/?$/.exec(new URL(targetUrl).pathname);
+  if (!match?.[1] || !match[2] || match[1].toLowerCase() !== repo.toLowerCase()) return null;
+  return Number(match[2]);
+}
+
+/** The numbers of check_run.pull_requests. */
+function checkRunPulls(run: Json): number[] {
+  if (!Array.isArray(run.pull_requests)) return [];
+  return run.pull_requests.flatMap((pull: unknown) => {
+    const number = typeof pull === "object" && pull !== null ? (pull as Json).number : undefined;
+    return typeof number === "number" && Number.isInteger(number) && number > 0 ? [number] : [];
+  });
 }
 
 function readStatus(request: Json): ScanRequest {
@@ -90,11 +140,14 @@ function readStatus(request: Json): ScanRequest {
     return { kind: "ignore", reason: "status event that is not a pending direct trigger" };
   }
   const repository = object(request.repository, "request.repository");
+  const repo = string(repository.full_name, "request.repository.full_name");
+  const pull = pullOfTriggerUrl(repo, request.target_url);
   return {
     kind: "trigger",
-    repo: string(repository.full_name, "request.repository.full_name"),
+    repo,
     sha: string(request.sha, "request.sha"),
     context: string(request.context, "request.context"),
+    pulls: pull === null ? [] : [pull],
   };
 }
 
@@ -113,6 +166,7 @@ function readIssueComment(request: Json): ScanRequest {
     pull: number(issue.number, "request.issue.number"),
     commenter: string(user.login, "request.comment.user.login"),
     body: typeof comment.body === "string" ? comment.body : "",
+    createdAt: typeof comment.created_at === "string" ? comment.created_at : null,
   };
 }
 
@@ -127,6 +181,7 @@ function readCheckRun(request: Json): ScanRequest {
     repo: string(repository.full_name, "request.repository.full_name"),
     sha: string(run.head_sha, "request.check_run.head_sha"),
     context: string(context, "request.check_run.name"),
+    pulls: checkRunPulls(run),
   };
 }
 
@@ -157,6 +212,7 @@ export function pullRequestScan(pull: PullRequest): Extract<ScanRequest, { kind:
       title: pull.title,
     },
     author: pull.author,
+    headOwner: pull.headOwner,
     labels: pull.labels,
   };
 }

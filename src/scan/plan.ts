@@ -11,7 +11,7 @@ import { withCommandSubject } from "./crossproject.js";
 import type { ScanRequest } from "./events.js";
 import { makeTask, type Subject, type TaskMessage } from "./jobs.js";
 import { automaticContexts, type ContextSpec, findContext, isKnownProject } from "./testmap.js";
-import { isTrustedAuthor } from "./trust.js";
+import { decideCommitTrust, isTrustedPull } from "./trust.js";
 
 export const NOT_YET_TESTED = "Not yet tested";
 export const MANUAL_TESTING_REQUIRED = "Manual testing required";
@@ -53,15 +53,21 @@ export function ignore(reason: string): ScanPlan {
 }
 
 /**
- * The task for a context: cross-project contexts get their command subject; jobs for an
- * untrusted author's PR (run after a maintainer's approval) carry no secrets.
+ * The task for a context: cross-project contexts get their command subject; jobs for untrusted
+ * code (an untrusted author's PR after a maintainer's approval) carry no secrets.
  */
-export function taskFor(subject: Subject, spec: ContextSpec, trusted: boolean, now?: Date): TaskMessage {
+export function taskFor(
+  subject: Subject,
+  spec: ContextSpec,
+  trusted: boolean,
+  now?: Date,
+  why = "untrusted author",
+): TaskMessage {
   const task = withCommandSubject(makeTask(subject, spec, now));
   if (trusted) return task;
   return {
     job: { ...task.job, secrets: [], trusted: false },
-    human: `${task.human} (untrusted author, no secrets)`,
+    human: `${task.human} (${why}, no secrets)`,
   };
 }
 
@@ -103,7 +109,11 @@ async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "p
   const contexts = automaticContexts(config, subject.repo, subject.baseBranch ?? "");
   if (contexts.length === 0) return ignore(`no contexts for branch ${subject.baseBranch} of ${subject.repo}`);
 
-  const trusted = await isTrustedAuthor(config, deps.forge, request.author);
+  const trusted = await isTrustedPull(config, deps.forge, {
+    repo: subject.repo,
+    author: request.author,
+    headOwner: request.headOwner,
+  });
   const statuses = await existingStatuses(deps, subject);
   const actions: ScanAction[] = [];
   const skipped: { context: string; reason: string }[] = [];
@@ -125,19 +135,12 @@ async function planPull(deps: PlanDeps, request: Extract<ScanRequest, { kind: "p
   return { subject, actions, skipped };
 }
 
-async function findPullForCommit(deps: PlanDeps, repo: string, sha: string) {
-  try {
-    return (await deps.forge.listOpenPulls(repo)).find((pull) => pull.headSha === sha);
-  } catch (error) {
-    deps.logger.warn(
-      { repo, sha, err: errorMessage(error) },
-      "cannot list open pulls; testing the commit alone",
-    );
-    return undefined;
-  }
-}
-
-/** A direct trigger (a pending status) or a check run's Re-run: one context on one commit. */
+/**
+ * A direct trigger (a pending status) or a check run's Re-run: one context on one commit. It runs
+ * trusted only when decideCommitTrust says so; whoever can post a status or press Re-run has
+ * write access, but what decides secrets is the code: the commit must be a trusted PR's head
+ * (the PR the event names) or lie on a tested branch.
+ */
 async function planTrigger(
   deps: PlanDeps,
   request: Extract<ScanRequest, { kind: "trigger" | "rerun" }>,
@@ -145,19 +148,18 @@ async function planTrigger(
   const { config } = deps;
   if (!isKnownProject(config, request.repo))
     return ignore(`repository ${request.repo} is not in the test map`);
-  const pull = await findPullForCommit(deps, request.repo, request.sha);
-  const spec = findContext(config, request.repo, pull?.baseRef, request.context);
+  const trust = await decideCommitTrust(config, deps.forge, request.repo, request.sha, request.pulls);
+  if (!trust.run) return ignore(`${request.context} on ${request.sha.slice(0, 8)}: ${trust.reason}; not run`);
+  const spec = findContext(config, request.repo, trust.baseBranch ?? undefined, request.context);
   if (!spec) return ignore(`context ${request.context} is not in the test map of ${request.repo}`);
   const subject: Subject = {
     repo: request.repo,
     sha: request.sha,
-    pull: pull?.number ?? null,
-    baseBranch: pull?.baseRef ?? null,
-    title: pull?.title ?? "",
+    pull: trust.pull?.number ?? null,
+    baseBranch: trust.baseBranch,
+    title: trust.pull?.title ?? "",
   };
-  // Whoever can post a status or press Re-run has write access; the author's trust still decides secrets.
-  const trusted = pull === undefined || (await isTrustedAuthor(config, deps.forge, pull.author));
-  const task = taskFor(subject, spec, trusted, deps.now);
+  const task = taskFor(subject, spec, trust.trusted, deps.now, `untrusted: ${trust.reason}`);
   // A trigger posted the pending status itself; posting another would hide who triggered it.
   return { subject, actions: [queueAction(spec, task, request.kind === "rerun")], skipped: [] };
 }

@@ -108,12 +108,14 @@ describe("Checks forge", () => {
     assert.deepEqual((await emulator.statuses(REPO, pull.sha)).length, 0, "no commit statuses");
 
     const statuses = await forge.getStatuses(REPO, pull.sha);
-    assert.deepEqual(statuses.get("debian/unit"), {
+    const { created_at, ...unit } = statuses.get("debian/unit") ?? { created_at: null };
+    assert.deepEqual(unit, {
       context: "debian/unit",
       state: "failure",
       description: "Failed (exit code 1) [w1]",
       target_url: log,
     });
+    assert.match(created_at ?? "", /^\d{4}-\d\d-\d\dT/, "the run's start: when the commit was known");
 
     await forge.postStatus(REPO, pull.sha, {
       context: "debian/unit",
@@ -186,6 +188,7 @@ describe("Checks forge", () => {
       repo: REPO,
       sha: pull.sha,
       context: "fedora/x",
+      pulls: [pull.number],
     });
   });
 });

@@ -6,7 +6,7 @@ export interface FakeForgejo {
   readonly api: string;
   readonly statuses: Map<
     string,
-    { context: string; status: string; description: string; target_url: string }[]
+    { context: string; status: string; description: string; target_url: string; created_at: string }[]
   >;
   readonly issues: {
     number: number;
@@ -23,7 +23,12 @@ export interface FakeForgejo {
 const HEAD = "a".repeat(40);
 const BRANCH_HEAD = "b".repeat(40);
 
-export const FAKE_PULL = { number: 3, headSha: HEAD, branchHead: BRANCH_HEAD };
+export const FAKE_PULL = {
+  number: 3,
+  headSha: HEAD,
+  branchHead: BRANCH_HEAD,
+  statusTime: "2024-05-01T10:00:00+02:00",
+};
 
 export async function startFakeForgejo(token: string): Promise<FakeForgejo> {
   const statuses: FakeForgejo["statuses"] = new Map();
@@ -35,7 +40,8 @@ export async function startFakeForgejo(token: string): Promise<FakeForgejo> {
     title: "Port to Forgejo",
     user: { login: "alice" },
     labels: [{ id: 1, name: "bug" }],
-    head: { sha: HEAD, ref: "port" },
+    html_url: "http://fake/forge/proj/pulls/3",
+    head: { sha: HEAD, ref: "port", repo: { owner: { login: "alice" } } },
     base: { ref: "main" },
   };
   const server: Server = createServer((request, response) => {
@@ -78,6 +84,7 @@ export async function startFakeForgejo(token: string): Promise<FakeForgejo> {
           status: String(body.state),
           description: String(body.description ?? ""),
           target_url: String(body.target_url ?? ""),
+          created_at: FAKE_PULL.statusTime,
         });
         statuses.set(match[1] ?? "", list);
         return send(201, { id: list.length });
@@ -91,6 +98,11 @@ export async function startFakeForgejo(token: string): Promise<FakeForgejo> {
       if (route === "GET /orgs/devs/members/alice") return send(204);
       match = /^GET \/orgs\/devs\/members\//.exec(route);
       if (match) return send(404, {});
+      // main holds BRANCH_HEAD (0 commits it lacks); the PR's head is one commit ahead of it.
+      match = /^GET \/repos\/forge\/proj\/compare\/main\.\.\.([0-9a-f]{40})$/.exec(route);
+      if (match?.[1] === BRANCH_HEAD) return send(200, { total_commits: 0, commits: [] });
+      if (match?.[1] === HEAD) return send(200, { total_commits: 1, commits: [{ sha: HEAD }] });
+      if (match) return send(404, { message: "not found" });
       if (route === "GET /repos/forge/proj/branches/main")
         return send(200, { name: "main", commit: { id: BRANCH_HEAD } });
       if (route === "GET /repos/forge/proj/labels")

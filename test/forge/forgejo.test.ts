@@ -25,6 +25,8 @@ describe("Forgejo forge", () => {
       [pull.number, pull.author, pull.headSha, pull.baseRef, pull.labels],
       [3, "alice", FAKE_PULL.headSha, "main", ["bug"]],
     );
+    assert.equal(pull.headOwner, "alice");
+    assert.equal(pull.htmlUrl, "http://fake/forge/proj/pulls/3");
     assert.equal((await forge.listOpenPulls("forge/proj")).length, 1);
     await forge.postStatus("forge/proj", pull.headSha, {
       context: "unit",
@@ -43,12 +45,16 @@ describe("Forgejo forge", () => {
       state: "success",
       description: "Success [w]",
       target_url: "http://log/",
+      created_at: FAKE_PULL.statusTime,
     });
     assert.equal(await forge.readFile("forge/proj", "main", ".hangar/run"), "#!/bin/sh\n");
     assert.equal(await forge.readFile("forge/proj", "main", "missing"), null);
     assert.equal(await forge.isOrgMember("devs", "alice"), true);
     assert.equal(await forge.isOrgMember("devs", "mallory"), false);
     assert.equal(await forge.branchHead("forge/proj", "main"), FAKE_PULL.branchHead);
+    assert.equal(await forge.isOnBranch("forge/proj", "main", FAKE_PULL.branchHead), true);
+    assert.equal(await forge.isOnBranch("forge/proj", "main", FAKE_PULL.headSha), false);
+    assert.equal(await forge.isOnBranch("forge/proj", "main", "c".repeat(40)), false, "unknown: 404");
   });
 
   test("a failing request names method, path and status; a bad token is refused", async () => {

@@ -56,13 +56,39 @@ describe("GitHub forge against the emulator", () => {
       labels: ["no-test"],
       headSha: pull.sha,
       headRef: "feature",
+      headOwner: "acme",
       baseRef: "main",
       repo: REPO,
+      htmlUrl: `${emu.url}/${REPO}/pull/${pull.number}`,
     });
     const open = await forge.listOpenPulls(REPO);
     assert.deepEqual(
       open.map((p) => p.number),
       [pull.number],
+    );
+  });
+
+  test("a PR from a fork names the fork's owner as head owner", async () => {
+    const forked = await emu.openPull({ repo: REPO, files: { f: "1" }, author: "alice", fork: "mallory" });
+    const read = await forge.getPull(REPO, forked.number);
+    assert.equal(read.headOwner, "mallory");
+    assert.equal(read.headSha, forked.sha);
+  });
+
+  test("isOnBranch: a branch's tip and its ancestors are on it; a PR's head and unknown names are not", async () => {
+    const onMain = await emu.pushBranch({ repo: REPO, branch: "main", files: { "m.txt": "1" } });
+    const later = await emu.pushBranch({ repo: REPO, branch: "main", files: { "m.txt": "2" } });
+    assert.equal(await forge.isOnBranch?.(REPO, "main", later.sha), true, "the tip");
+    assert.equal(await forge.isOnBranch?.(REPO, "main", onMain.sha), true, "an ancestor");
+    assert.equal(await forge.isOnBranch?.(REPO, "main", baseSha), true, "the first commit");
+    assert.equal(await forge.isOnBranch?.(REPO, "main", pull.sha), false, "a PR's head");
+    assert.equal(await forge.isOnBranch?.(REPO, "no-such-branch", baseSha), false);
+    assert.equal(await forge.isOnBranch?.(REPO, "main", "f".repeat(40)), false, "an unknown commit");
+    await emu.injectFault({ path: `/repos/${REPO}/compare/**`, status: 500, times: FAST_RETRY.attempts });
+    await assert.rejects(
+      forge.isOnBranch?.(REPO, "main", baseSha) ?? Promise.resolve(),
+      (error: unknown) => error instanceof ForgeError && error.status === 500,
+      "a failing forge throws rather than answering",
     );
   });
 
@@ -82,12 +108,14 @@ describe("GitHub forge against the emulator", () => {
       await forge.postStatus(REPO, pull.sha, { context: `many/${i}`, state: "pending" });
     const statuses = await forge.getStatuses(REPO, pull.sha);
     assert.equal(statuses.size, 111);
-    assert.deepEqual(statuses.get("unit"), {
+    const { created_at, ...unit } = statuses.get("unit") ?? { created_at: null };
+    assert.deepEqual(unit, {
       context: "unit",
       state: "success",
       description: "Success [w1]",
       target_url: "http://log/1",
     });
+    assert.match(created_at ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, "GitHub's time, whole seconds");
     assert.equal(statuses.get("many/109")?.state, "pending");
     const pages = (await emu.requests()).filter((r) =>
       r.path.startsWith(`/repos/${REPO}/commits/${pull.sha}/status?`),

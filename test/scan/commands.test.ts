@@ -207,6 +207,7 @@ describe("comment commands through the emulator", () => {
       kind: "pull",
       subject: { repo: REPO, sha: pushed.sha, pull: pull.number, baseBranch: "main", title: "x" },
       author: "mallory",
+      headOwner: "acme",
       labels: [],
     });
     assert.ok(again.actions.every((a) => a.kind === "status" && a.description === "Manual testing required"));

@@ -1,12 +1,23 @@
-/** Webhook payloads the emulator has no control call for: comments on PRs, check-run re-runs. */
+/** Small webhook payloads made by hand: comments on PRs (at a given time), check-run re-runs. */
 
-export function commentEnvelope(repo: string, pull: number, commenter: string, body: string) {
+/** A time as GitHub writes it: ISO 8601 in whole seconds. */
+export function githubTime(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export function commentEnvelope(
+  repo: string,
+  pull: number,
+  commenter: string,
+  body: string,
+  createdAt = githubTime(),
+) {
   return {
     event: "issue_comment",
     request: {
       action: "created",
       issue: { number: pull, pull_request: { url: `https://api.example/repos/${repo}/pulls/${pull}` } },
-      comment: { id: 1, body, user: { login: commenter } },
+      comment: { id: 1, body, user: { login: commenter }, created_at: createdAt },
       repository: { full_name: repo },
       sender: { login: commenter },
     },

@@ -59,7 +59,7 @@ async function openPull(author: string, extra: { title?: string; labels?: string
 function pullEnvelope(
   pull: { number: number; sha: string },
   author: string,
-  overrides: { title?: string; labels?: string[]; base?: string; action?: string } = {},
+  overrides: { title?: string; labels?: string[]; base?: string; action?: string; headOwner?: string } = {},
 ) {
   return {
     event: "pull_request",
@@ -71,7 +71,7 @@ function pullEnvelope(
         title: overrides.title ?? "A change",
         user: { login: author },
         labels: (overrides.labels ?? []).map((name) => ({ name })),
-        head: { sha: pull.sha, ref: "topic" },
+        head: { sha: pull.sha, ref: "topic", repo: { owner: { login: overrides.headOwner ?? "acme" } } },
         base: { ref: overrides.base ?? "main" },
       },
       repository: { full_name: REPO },

@@ -1,6 +1,7 @@
 /**
  * `hangar trigger REPO PR CONTEXT... [--all-failed]`: set pending "Not yet tested
- * (direct trigger)" on a PR's head; the forge's `status` event then queues each job.
+ * (direct trigger)" on a PR's head, its target_url the PR's page; the forge's `status`
+ * event then queues each job, trusted only if the commit is still that open PR's head.
  */
 import type { Command } from "commander";
 import { loadConfigFile } from "../../config/index.js";
@@ -39,6 +40,7 @@ async function trigger(
         context,
         state: "pending",
         description: DIRECT_TRIGGER_DESCRIPTION,
+        target_url: planned.targetUrl,
       });
       process.stdout.write(`${context}: triggered on ${repo}#${pull} at ${planned.sha.slice(0, 12)}\n`);
     }
