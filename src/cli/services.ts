@@ -14,6 +14,7 @@ import {
   resolveOptionalSecret,
   resolveSecret,
   type SecretContext,
+  taskQueues,
   workerName,
   workerQueues,
 } from "../config/index.js";
@@ -27,6 +28,8 @@ import { startRecorder } from "../jobs/recorder.js";
 import type { JobHistory } from "../jobs/types.js";
 import { instrumentForge } from "../metrics/forge.js";
 import { openConfiguredQueue } from "../queue/from-config.js";
+import { signingQueue } from "../queue/signing.js";
+import { loadSigningKey } from "../queue/signing-key.js";
 import type { Consumer, QueueBackend } from "../queue/types.js";
 import { detectCapabilities } from "../runner/capabilities/index.js";
 import { createExecutor } from "../runner/executors.js";
@@ -144,6 +147,8 @@ interface Shared {
   readonly queue: QueueBackend;
   readonly events: JobEventPublisher;
   readonly timings: { readonly heartbeatMs: number; readonly maxAttempts: number };
+  /** The key scan signs task entries with and workers check them with (queue/signing.ts). */
+  readonly signingKey: string | undefined;
 }
 
 interface Forges {
@@ -198,6 +203,7 @@ async function startRecording(shared: Shared, forge: Forge, store: Store): Promi
     forge,
     logger: shared.logger.child({ part: "record" }),
     lostAfterMs: Math.max(config.worker.lostAfterSeconds * 1000, 2 * timings.heartbeatMs),
+    taskQueues: taskQueues(config),
     ...timings,
   });
   shared.stack.push(() => recorder.stop());
@@ -218,8 +224,14 @@ async function startWebhook(shared: Shared, secret: string): Promise<string> {
 
 /** Scan: webhook deliveries, reconciliation of open PRs, and scheduled runs. */
 async function startScanning(shared: Shared, forges: Forges): Promise<void> {
-  const { config, queue, logger, stack } = shared;
+  const { config, logger, stack } = shared;
   const { forge } = forges;
+  // Every task entry scan, reconciliation and schedules publish is signed on its way into the queue.
+  const queue = signingQueue(shared.queue, shared.signingKey);
+  if (shared.signingKey === undefined)
+    logger.warn(
+      "no queue signing key (queue.signingKey): scan queues unsigned entries, which workers run untrusted",
+    );
   const scanner: Consumer = await startScanner({
     config,
     queue,
@@ -265,6 +277,11 @@ async function startRunning(shared: Shared, forges: Forges, store: Store): Promi
     cloneToken: forges.projects.cloneToken,
     cloneBaseFor: (repo: string) => cloneBaseOf(config, repo) ?? cloneBase(options.loaded),
     secrets: workerSecrets(options),
+    entries: {
+      ...(shared.signingKey !== undefined ? { signingKey: shared.signingKey } : {}),
+      unsigned: config.worker.unsignedEntries,
+    },
+    sandbox: config.worker.sandbox,
     defaultTimeout: config.worker.defaultTimeout,
     capabilities,
     queues: workerQueues(config, capabilities),
@@ -324,6 +341,7 @@ export async function startServices(options: ServiceOptions): Promise<RunningSer
       queue,
       events: new JobEventPublisher(queue, config.queue.names.events, logger.child({ part: "events" })),
       timings: { heartbeatMs: config.worker.heartbeatSeconds * 1000, maxAttempts: 1 + config.worker.retries },
+      signingKey: roles.scan || roles.run ? loadSigningKey(options.loaded, options.env).key : undefined,
     };
 
     const forges = roles.scan || roles.run || roles.record ? startForges(shared) : undefined;

@@ -8,6 +8,12 @@
  * same queue: a job counts as silent only when a tick sent `lostAfterMs`
  * after its last heartbeat has already come back. While the queue is down or
  * backed up, nothing is declared lost.
+ *
+ * Anyone who can write to the events queue can send a "leased" event, so the
+ * entry and the queue it names are not believed: a lost job is requeued only
+ * into one of the configuration's task queues, with the entry as it was
+ * (its signature, if any, intact: a forged entry stays unsigned and runs
+ * untrusted).
  */
 import { randomUUID } from "node:crypto";
 import type { Forge } from "../forge/types.js";
@@ -37,6 +43,8 @@ export interface RecorderOptions {
   readonly lostAfterMs: number;
   /** 1 + worker.retries. */
   readonly maxAttempts: number;
+  /** The task queues of the configuration (taskQueues): the only queues a lost job goes back to. */
+  readonly taskQueues: readonly string[];
 }
 
 export interface RunningRecorder {
@@ -69,10 +77,18 @@ export async function startRecorder(options: RecorderOptions): Promise<RunningRe
     await delivery.ack();
   };
 
+  const taskQueues = new Set(options.taskQueues);
   const lose = async (silent: SilentJob) => {
     const { job } = silent;
     const reason = `worker ${silent.worker ?? "?"} lost`;
-    const retry = job.attempt < options.maxAttempts && silent.entry !== null;
+    const knownQueue = taskQueues.has(job.queue);
+    if (!knownQueue) {
+      logger.warn(
+        { slug: job.slug, queue: job.queue },
+        "a lost job names a queue that is no task queue of the configuration; not requeueing it",
+      );
+    }
+    const retry = knownQueue && job.attempt < options.maxAttempts && silent.entry !== null;
     const description = retry ? reason : exhausted(reason, job.attempt);
     if (!database.markLost(job, description, !retry)) return;
     logger.warn({ slug: job.slug, attempt: job.attempt, worker: silent.worker }, "job lost");

@@ -15,7 +15,7 @@ export interface NextAttempt {
   readonly forge: Forge;
   readonly events: JobEventPublisher;
   readonly logger: Logger;
-  /** The task entry as it was queued (`{job, human}`). */
+  /** The task entry as it was queued (`{job, human, signature}`). */
   readonly entry: Readonly<Record<string, unknown>>;
   readonly job: JobRef;
   readonly priority: number;
@@ -30,6 +30,7 @@ export async function queueNextAttempt(input: NextAttempt): Promise<JobRef> {
   const next: JobRef = { ...job, attempt: job.attempt + 1, run: "queued" };
   await retire(input.store, job.slug, job.attempt, input.reason);
   const original = (input.entry.job ?? {}) as Record<string, unknown>;
+  // Everything but the attempt stays as it was, so scan's signature (beside the job) still holds.
   const entry = { ...input.entry, job: { ...original, slug: job.slug, attempt: next.attempt } };
   await input.queue.publish(job.queue, JSON.stringify(entry), { priority: input.priority });
   void input.events.publish({ type: "queued", at: now(), job: next });

@@ -53,11 +53,10 @@ export const jobSchema = z
     attempt: z.number().int().positive().optional(),
     /**
      * hangar's own: `false` marks a job for an untrusted author's code (e.g. run
-     * after `/hangar approve`); the runner gives it no secrets, whatever
-     * `secrets` names. Absent means the entry's producer vouches for it, as
-     * Cockpit's tests-scan does: it only queues trusted PRs. Producers of
-     * entries for untrusted code must set `trusted: false` (and should also
-     * leave `secrets` empty).
+     * after `/hangar approve`); the runner gives it no secrets and no network,
+     * whatever `secrets` names. A worker believes this field (and `secrets`,
+     * `env`, `network`) only in an entry signed by hangar's scan; unsigned
+     * entries run untrusted unless the worker accepts them (see signing.ts).
      */
     trusted: z.boolean().optional(),
     /** hangar's own: `false` keeps a trusted job off the network (untrusted jobs never have it). */
@@ -66,7 +65,10 @@ export const jobSchema = z
   .loose();
 export type Job = z.infer<typeof jobSchema>;
 
-const jobEntrySchema = z.object({ job: jobSchema, human: z.string().optional() }).loose();
+/** `signature`: hangar's own, scan's HMAC of the job (see signing.ts); bots ignore it. */
+const jobEntrySchema = z
+  .object({ job: jobSchema, human: z.string().optional(), signature: z.string().optional() })
+  .loose();
 const commandEntrySchema = z.object({ command: z.string() }).loose();
 export const taskEntrySchema = z.union([jobEntrySchema, commandEntrySchema]);
 

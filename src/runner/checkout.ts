@@ -75,3 +75,52 @@ export async function checkoutCommit(options: CheckoutOptions): Promise<void> {
     env,
   );
 }
+
+/** git for reading a checkout's own objects: no system or global config, no pathspec magic. */
+function readingEnv(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_LITERAL_PATHSPECS: "1",
+    GIT_TERMINAL_PROMPT: "0",
+  };
+}
+
+/** A path's entry in a commit's tree: git's mode (100644, 100755, 120000 a symlink, 040000 a tree, ...). */
+export interface TreeEntry {
+  readonly mode: string;
+  readonly type: string;
+  readonly object: string;
+  /** Bytes, for blobs. */
+  readonly size?: number;
+}
+
+/**
+ * The entry at path in the commit checked out in dir, read from git's objects:
+ * a symbolic link in the tree is reported as one, never followed (and a path
+ * under a symlinked directory does not exist).
+ */
+export async function commitEntry(dir: string, path: string, rev = "HEAD"): Promise<TreeEntry | undefined> {
+  const out = await git(["-C", dir, "ls-tree", "-l", "--full-tree", "-z", rev, "--", path], readingEnv());
+  const record = out.split("\0").find((line) => line.endsWith(`\t${path}`));
+  if (record === undefined) return undefined;
+  const [mode = "", type = "", object = "", size = "-"] = record.slice(0, record.indexOf("\t")).split(/ +/);
+  return { mode, type, object, ...(size !== "-" ? { size: Number(size) } : {}) };
+}
+
+export type CommitFile =
+  | { readonly kind: "missing" }
+  | { readonly kind: "not-a-file"; readonly mode: string }
+  | { readonly kind: "too-large"; readonly size: number }
+  | { readonly kind: "file"; readonly text: string };
+
+/** A regular file of the commit checked out in dir, up to maxBytes, from git's objects. */
+export async function readCommitFile(dir: string, path: string, maxBytes: number): Promise<CommitFile> {
+  const entry = await commitEntry(dir, path);
+  if (entry === undefined) return { kind: "missing" };
+  if (entry.type !== "blob" || (entry.mode !== "100644" && entry.mode !== "100755"))
+    return { kind: "not-a-file", mode: entry.mode };
+  if (entry.size === undefined || entry.size > maxBytes) return { kind: "too-large", size: entry.size ?? -1 };
+  return { kind: "file", text: await git(["-C", dir, "cat-file", "blob", entry.object], readingEnv()) };
+}

@@ -75,7 +75,16 @@ interface DeliveryContext {
   readonly shutdown: AbortSignal;
 }
 
-export async function runDelivery(context: DeliveryContext, delivery: Delivery, job: Job): Promise<Settle> {
+/**
+ * Run one delivery's job: `job` is the entry's job as admitted (signing.ts),
+ * `notice` the line that says what admission took away, if anything.
+ */
+export async function runDelivery(
+  context: DeliveryContext,
+  delivery: Delivery,
+  job: Job,
+  notice?: string,
+): Promise<Settle> {
   const { options, deps, logger } = context;
   const slug = jobSlug(job, delivery.body);
   const attempt = job.attempt ?? 1;
@@ -207,6 +216,7 @@ export async function runDelivery(context: DeliveryContext, delivery: Delivery, 
         void events?.publish({ type: "started", at: now(), worker: deps.worker, job: ref, logUrl: url });
       },
       conclude,
+      ...(notice ? { notice } : {}),
     });
   } finally {
     unwatch();

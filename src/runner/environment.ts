@@ -4,6 +4,8 @@ import type { Job } from "../queue/messages.js";
 export interface JobPaths {
   readonly attachments: string;
   readonly home: string;
+  /** The job's own temporary directory (the sandbox gives it no other writable place). */
+  readonly tmp: string;
 }
 
 /** Context `os/scenario`: TEST_OS is the part before the first slash, TEST_SCENARIO the rest. */
@@ -12,6 +14,19 @@ export function splitContext(context: string): { os: string; scenario: string } 
   return slash < 0
     ? { os: context, scenario: "" }
     : { os: context.slice(0, slash), scenario: context.slice(slash + 1) };
+}
+
+/**
+ * The entry's variables that may reach the job: shell-style names only, and
+ * none of the dynamic loader's (LD_*), which would act on whatever program
+ * starts the job before the job itself runs.
+ */
+function entryVariables(env: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env ?? {}).filter(
+      ([name]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !/^LD_/i.test(name),
+    ),
+  );
 }
 
 export function jobEnvironment(job: Job, paths: JobPaths, logUrl: string): Record<string, string> {
@@ -23,7 +38,8 @@ export function jobEnvironment(job: Job, paths: JobPaths, logUrl: string): Recor
     LANG: "C.UTF-8",
     TERM: "dumb",
     CI: "true",
-    ...job.env,
+    ...entryVariables(job.env),
+    TMPDIR: paths.tmp,
     TEST_OS: os,
     TEST_SCENARIO: scenario,
     TEST_REVISION: job.sha,

@@ -8,6 +8,7 @@ import { INTERNAL_CAPABILITY } from "../config/index.js";
 import { cancelRequested, clearDrain, drainRequested } from "../jobs/control.js";
 import { type JobEventPublisher, now } from "../jobs/events.js";
 import { BadEntryError, type Job, parseTaskEntry } from "../queue/messages.js";
+import { type Admission, admitJob, type EntryPolicy } from "../queue/signing.js";
 import type { Consumer, Delivery, QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import { type HeldJob, runDelivery } from "./delivery.js";
@@ -29,7 +30,11 @@ export interface WorkerOptions extends JobDeps {
   readonly shutdownGraceMs?: number;
   /** How often a running PR job checks the PR's head; default 30000. */
   readonly supersededCheckMs?: number;
+  /** Which entries are believed (queue/signing.ts); without it, every entry runs untrusted. */
+  readonly entries?: EntryPolicy;
 }
+
+const UNTRUSTING: EntryPolicy = { unsigned: { trusted: false, secrets: [] } };
 
 export interface RunningWorker {
   /** Jobs running now, for status displays. */
@@ -89,8 +94,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await reapStaleJobs(options.workDir, logger);
   await clearDrain(options.store, options.worker).catch(() => undefined);
 
+  const policy = options.entries ?? UNTRUSTING;
+  if (policy.signingKey === undefined) {
+    logger.warn(
+      { unsignedEntries: policy.unsigned },
+      "no queue signing key (queue.signingKey): no entry can be verified, every job runs as an unsigned entry",
+    );
+  }
+
   const handle = async (delivery: Delivery): Promise<void> => {
-    let job: Job;
+    let admitted: Admission;
     try {
       const entry = parseTaskEntry(delivery.body, delivery.queue);
       if (entry.kind === "command") {
@@ -101,7 +114,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         await delivery.ack();
         return;
       }
-      job = entry.job;
+      admitted = admitJob(entry.job, delivery.body, policy);
     } catch (error) {
       if (!(error instanceof BadEntryError)) throw error;
       logger.error(
@@ -110,6 +123,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       );
       await delivery.ack();
       return;
+    }
+    const { job } = admitted;
+    if (admitted.trust === "bad-signature") {
+      logger.warn(
+        { queue: delivery.queue, context: job.context, repo: job.repo, sha: job.sha },
+        "task entry with a bad signature: running it as unsigned",
+      );
     }
     await slots.take();
     try {
@@ -129,6 +149,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         { options, deps, logger, held, shutdown: shutdown.signal },
         delivery,
         job,
+        admitted.notice,
       );
       if (settle === "requeue") await delivery.nack({ requeue: true });
       else await delivery.ack();

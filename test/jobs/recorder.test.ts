@@ -2,7 +2,9 @@
  * The recorder's lost-job monitor on a real SQLite queue and fs store: a
  * leased job that never heartbeats is requeued as the next attempt (with its
  * old attempt retired); one that keeps heartbeating is left alone; the last
- * attempt gets its final error instead.
+ * attempt gets its final error instead. A forged "leased" event cannot send
+ * an entry into a queue of its choosing, and a requeued entry keeps its
+ * signature.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +17,7 @@ import { isDone, isRetired } from "../../src/jobs/fence.js";
 import { type RunningRecorder, startRecorder } from "../../src/jobs/recorder.js";
 import { openQueue } from "../../src/queue/index.js";
 import { type JobRef, parseTaskEntry } from "../../src/queue/messages.js";
+import { checkSignature, signTaskBody } from "../../src/queue/signing.js";
 import type { QueueBackend } from "../../src/queue/types.js";
 import { openStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/types.js";
@@ -66,6 +69,7 @@ describe("the lost-job monitor", () => {
       heartbeatMs: 100,
       lostAfterMs: 600,
       maxAttempts: 3,
+      taskQueues: ["public"],
     });
   });
   after(async () => {
@@ -86,14 +90,18 @@ describe("the lost-job monitor", () => {
     context: slug,
     queue: "public",
   });
-  const lease = (job: JobRef) =>
+  const entryOf = (job: JobRef) => ({
+    job: { repo: job.repo, sha, pull: 2, context: job.context, slug: job.slug },
+    human: "x",
+  });
+  const lease = (job: JobRef, entry: Record<string, unknown> = entryOf(job)) =>
     events.publish({
       type: "leased",
       at: new Date().toISOString(),
       worker: "w1",
       job,
       priority: 7,
-      entry: { job: { repo: job.repo, sha, pull: 2, context: job.context, slug: job.slug }, human: "x" },
+      entry,
     });
 
   test("a silent job is requeued as attempt 2; a heartbeating one is not", async () => {
@@ -157,5 +165,35 @@ describe("the lost-job monitor", () => {
     const record = await recorder.history.getJob("last");
     assert.equal(record?.state, "lost");
     assert.equal(record?.result, "error");
+  });
+
+  test("a requeued entry keeps its signature", async () => {
+    const key = "recorder-test-signing-key";
+    const job = { ...ref("signed", 1), queue: "public" };
+    const signed = JSON.parse(String(signTaskBody(JSON.stringify(entryOf(job)), key))) as Record<
+      string,
+      unknown
+    >;
+    await lease(job, signed);
+    const requeued = await waitFor("the signed job back in the queue", async () =>
+      (await queue.inspect("public", 10)).entries.find((e) => e.body.includes(`"slug":"signed"`)),
+    );
+    assert.equal(checkSignature(requeued.body, key), "signed");
+    const entry = parseTaskEntry(requeued.body, "public");
+    assert.equal(entry.kind === "job" && entry.job.attempt, 2);
+  });
+
+  test("a forged leased event naming a queue that is no task queue is not republished there", async () => {
+    const before = (await queue.inspect("public", 100)).ready;
+    for (const target of ["webhook", "no-such-queue"]) {
+      await lease({ ...ref(`forged-${target}`, 1), queue: target });
+      const status = await waitFor(`the final status of the job naming ${target}`, async () =>
+        posted.find((s) => s.context === `forged-${target}`),
+      );
+      assert.equal(status.state, "error");
+      assert.equal((await recorder.history.getJob(`forged-${target}`))?.state, "lost");
+    }
+    assert.equal((await queue.inspect("webhook", 10)).ready, 0, "nothing went into the webhook queue");
+    assert.equal((await queue.inspect("public", 100)).ready, before, "nor into a task queue");
   });
 });

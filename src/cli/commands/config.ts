@@ -15,6 +15,7 @@ function secretRefs(config: ReturnType<typeof loadConfigFile>["config"]): [strin
     ["queue.amqp.tls.ca", config.queue.amqp?.tls?.ca],
     ["queue.amqp.tls.cert", config.queue.amqp?.tls?.cert],
     ["queue.amqp.tls.key", config.queue.amqp?.tls?.key],
+    ["queue.signingKey", config.queue.signingKey],
     ...Object.entries(config.worker.secrets).map(([name, ref]): [string, SecretRef] => [
       `worker.secrets.${name}`,
       ref,

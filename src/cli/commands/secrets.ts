@@ -1,6 +1,7 @@
 /**
  * `hangar secrets generate DIR`: a CA, RabbitMQ server and client certificates,
- * a webhook secret and a placeholder GitHub token, written all or nothing.
+ * a webhook secret, a queue signing key and a placeholder GitHub token,
+ * written all or nothing.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -48,6 +49,7 @@ export const SECRET_FILES = {
   clientKey: "client.key",
   clientCert: "client.crt",
   webhookSecret: "webhook-secret",
+  signingKey: "signing-key",
   githubToken: "github-token",
 } as const;
 
@@ -97,6 +99,12 @@ async function planFiles(flags: GenerateFlags): Promise<SecretFile[]> {
       mode: PRIVATE,
       content: `${randomBytes(32).toString("hex")}\n`,
       what: "webhook secret: also set it in GitHub's webhook settings",
+    },
+    {
+      name: f.signingKey,
+      mode: PRIVATE,
+      content: `${randomBytes(32).toString("hex")}\n`,
+      what: "queue signing key: scan signs task entries with it, workers check them (same on every host)",
     },
     {
       name: f.githubToken,
@@ -163,6 +171,7 @@ forge:
     token: { file: ${at(f.githubToken)} }
 queue:
   driver: amqp
+  signingKey: { file: ${at(f.signingKey)} }
   amqp:
     url: amqps://${host}:5671
     tls:
@@ -230,7 +239,7 @@ export function register(program: Command): void {
   secrets
     .command("generate")
     .description(
-      "write a CA, RabbitMQ server and client certificates, a webhook secret and a placeholder GitHub token into DIR",
+      "write a CA, RabbitMQ server and client certificates, a webhook secret, a queue signing key and a placeholder GitHub token into DIR",
     )
     .argument("<dir>", "directory to write into (created with mode 0700 if missing)")
     .option("--force", "replace existing files (says which)")
