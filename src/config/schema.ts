@@ -29,35 +29,58 @@ const hostPort = z
 
 const queueName = z.string().regex(/^[\w.:-]+$/, "expected a queue name of letters, digits, . _ : -");
 
-const webhookSchema = z.strictObject({
-  listen: hostPort.default("127.0.0.1:8080"),
-  secret: secretRefSchema.optional(),
-  maxBodyBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(25 * 1024 * 1024),
-  /** Where deliveries wait, on disk, while the queue is unreachable; also holds the accepted-ids record. */
-  spool: z
-    .strictObject({
-      dir: z.string().min(1).default("hangar-webhook-spool"),
-      /** A publish that has not resolved by then is spooled instead (GitHub gives up after 10 s). */
-      publishTimeoutMs: z.number().int().positive().default(5000),
-    })
-    .prefault({}),
-  /** Deliveries whose X-GitHub-Delivery was accepted before are acknowledged, not queued again. */
-  dedupe: z
-    .strictObject({
-      retentionHours: z
-        .number()
-        .positive()
-        .default(7 * 24),
-      maxEntries: z.number().int().positive().default(1_000_000),
-    })
-    .prefault({}),
-  /** Accept deliveries without X-Hub-Signature-256. For local experiments only; logged loudly. */
-  insecureNoSignature: z.boolean().default(false),
-});
+const webhookSchema = z
+  .strictObject({
+    listen: hostPort.default("127.0.0.1:8080"),
+    secret: secretRefSchema.optional(),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(25 * 1024 * 1024),
+    /** Connections open at once; more are closed as they arrive. */
+    maxConnections: z.number().int().positive().default(2048),
+    /** Request body bytes held at once across all requests; a request beyond it is answered 503 with Retry-After. */
+    maxBytesInFlight: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** A request's headers must arrive within this (slowloris). */
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    /** A request's body must arrive within this, once its headers did. */
+    bodyTimeoutMs: z.number().int().positive().default(30_000),
+    /** Slowest average body rate tolerated, after a grace of min(2 s, bodyTimeoutMs / 2). */
+    minBytesPerSecond: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(16 * 1024),
+    /** Where deliveries wait, on disk, while the queue is unreachable; also holds the accepted-ids record. */
+    spool: z
+      .strictObject({
+        dir: z.string().min(1).default("hangar-webhook-spool"),
+        /** A publish that has not resolved by then is spooled instead (GitHub gives up after 10 s). */
+        publishTimeoutMs: z.number().int().positive().default(5000),
+      })
+      .prefault({}),
+    /** Deliveries whose X-GitHub-Delivery was accepted before are acknowledged, not queued again. */
+    dedupe: z
+      .strictObject({
+        retentionHours: z
+          .number()
+          .positive()
+          .default(7 * 24),
+        maxEntries: z.number().int().positive().default(1_000_000),
+      })
+      .prefault({}),
+    /** Accept deliveries without X-Hub-Signature-256. For local experiments only; logged loudly. */
+    insecureNoSignature: z.boolean().default(false),
+  })
+  .refine((webhook) => webhook.maxBytesInFlight >= webhook.maxBodyBytes, {
+    message: "maxBytesInFlight must be at least maxBodyBytes, or the largest delivery could never be taken",
+    path: ["maxBytesInFlight"],
+  });
 
 const queueSchema = z.strictObject({
   driver: z.enum(["sqlite", "amqp"]).default("sqlite"),

@@ -6,6 +6,7 @@
  * so an old status can never overtake a newer one.
  */
 import Database from "better-sqlite3";
+import { createPrivateFile } from "../queue/sqlite/private-file.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { Wakeable } from "../util/wakeable.js";
@@ -36,6 +37,7 @@ export class StatusOutbox {
   private readonly countStatement: Database.Statement<[], { n: number }>;
 
   constructor(path: string) {
+    createPrivateFile(path);
     this.db = new Database(path, { timeout: 10_000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL");

@@ -2,11 +2,21 @@
  * hangar's Prometheus metrics: one registry per process, and small recording
  * functions the parts call where things happen. Values that live elsewhere
  * (queue depths, worker heartbeats) are read when /metrics is scraped, from
- * the sources registered with addMetricsSource().
+ * the sources registered with addMetricsSource(). Label values are bounded
+ * (labels.ts): whatever arrives, the number of series stays fixed.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { JobHistory } from "../jobs/types.js";
 import type { QueueBackend } from "../queue/types.js";
+import {
+  LabelValues,
+  UNVERIFIED,
+  UNVERIFIED_OUTCOMES,
+  type WebhookOutcome,
+  webhookEventLabel,
+} from "./labels.js";
+
+export type { WebhookOutcome } from "./labels.js";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: "hangar_" });
@@ -138,27 +148,50 @@ new Gauge({
   },
 });
 
+// Names that arrive in queue entries: contexts of test maps, queues, workers. Generous, but bounded.
+const contexts = new LabelValues(500);
+const queues = new LabelValues(50);
+const results = new LabelValues(10, ["success", "failure", "error"]);
+const workers = new LabelValues(500);
+const operations = new LabelValues(100);
+
+for (const outcome of UNVERIFIED_OUTCOMES) {
+  webhookDeliveries.inc({ event: UNVERIFIED, outcome }, 0);
+  webhookLatency.zero({ outcome });
+}
+
 export function recordJobStarted(context: string, queue: string): void {
-  jobsStarted.inc({ context, queue });
+  jobsStarted.inc({ context: contexts.of(context), queue: queues.of(queue) });
 }
 
 export function recordJobFinished(context: string, result: string, seconds: number): void {
-  jobsFinished.inc({ context, result });
-  if (Number.isFinite(seconds) && seconds >= 0) jobDuration.observe({ context, result }, seconds);
+  const labels = { context: contexts.of(context), result: results.of(result) };
+  jobsFinished.inc(labels);
+  if (Number.isFinite(seconds) && seconds >= 0) jobDuration.observe(labels, seconds);
 }
 
-export function recordWebhookDelivery(event: string | undefined, outcome: string, seconds: number): void {
-  webhookDeliveries.inc({ event: event ?? "", outcome });
+/**
+ * `event` is the X-GitHub-Event of a delivery whose signature passed, undefined
+ * before: an unverified request's header names no series, and an event hangar
+ * does not act on counts as `other`.
+ */
+export function recordWebhookDelivery(
+  event: string | undefined,
+  outcome: WebhookOutcome,
+  seconds: number,
+): void {
+  webhookDeliveries.inc({ event: webhookEventLabel(event), outcome });
   webhookLatency.observe({ outcome }, seconds);
 }
 
 export function recordGitHubCall(operation: string, failed: boolean): void {
-  githubCalls.inc({ operation });
-  if (failed) githubErrors.inc({ operation });
+  const labels = { operation: operations.of(operation) };
+  githubCalls.inc(labels);
+  if (failed) githubErrors.inc(labels);
 }
 
 export function recordWorkerHeartbeat(worker: string): void {
-  workerHeartbeats.inc({ worker });
+  workerHeartbeats.inc({ worker: workers.of(worker) });
 }
 
 /** The text exposition format, as served at /metrics. */

@@ -5,6 +5,7 @@
  * survives a killed process, and costs microseconds), pruned by age and count.
  */
 import Database from "better-sqlite3";
+import { createPrivateFile } from "../queue/sqlite/private-file.js";
 
 export interface AcceptedOptions {
   readonly retentionMs: number;
@@ -22,12 +23,17 @@ export class AcceptedDeliveries {
   private readonly pruneOld: Database.Statement<[number]>;
   private readonly pruneMany: Database.Statement<[number]>;
   private readonly now: () => number;
+  private readonly addBatch: (batch: ReadonlyMap<string, number>) => void;
   private sincePrune = 0;
+  /** Ids waiting for the next commit, with when they were accepted. */
+  private pending = new Map<string, number>();
+  private waiting: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     path: string,
     private readonly options: AcceptedOptions,
   ) {
+    createPrivateFile(path);
     this.db = new Database(path, { timeout: 10_000 });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
@@ -40,26 +46,50 @@ export class AcceptedDeliveries {
     this.pruneOld = this.db.prepare("DELETE FROM accepted WHERE at < ?");
     this.pruneMany = this.db.prepare("DELETE FROM accepted WHERE seq <= (SELECT MAX(seq) FROM accepted) - ?");
     this.now = options.now ?? Date.now;
+    this.addBatch = this.db.transaction((batch: ReadonlyMap<string, number>) => {
+      for (const [id, at] of batch) this.addStatement.run(id, at);
+    });
     this.prune();
   }
 
   has(id: string): boolean {
-    return this.hasStatement.get(id) !== undefined;
+    return this.pending.has(id) || this.hasStatement.get(id) !== undefined;
   }
 
-  add(id: string): void {
-    this.addStatement.run(id, this.now());
-    this.sincePrune += 1;
+  /** Records an id; resolves once it is committed. */
+  add(id: string): Promise<void> {
+    if (this.pending.size === 0) setImmediate(() => this.flush());
+    this.pending.set(id, this.now());
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Commits the ids added since the last commit. */
+  flush(): void {
+    const batch = this.pending;
+    const waiting = this.waiting;
+    if (batch.size === 0) return;
+    this.pending = new Map();
+    this.waiting = [];
+    try {
+      this.addBatch(batch);
+    } catch (error) {
+      for (const waiter of waiting) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiting) waiter.resolve();
+    this.sincePrune += batch.size;
     if (this.sincePrune >= PRUNE_EVERY) this.prune();
   }
 
   prune(): void {
+    this.flush();
     this.sincePrune = 0;
     this.pruneOld.run(this.now() - this.options.retentionMs);
     this.pruneMany.run(this.options.maxEntries);
   }
 
   close(): void {
+    this.flush();
     this.db.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The webhook request handler: verify, filter, put the payload durably into
- * the `webhook` queue, and only then answer GitHub.
+ * The webhook request handler: routes, answers, logs and counts each request.
+ * What a delivery goes through is in receive.ts; the limits that keep hostile
+ * traffic bounded (bytes in flight, slow bodies) are owned here, one set per
+ * handler.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { HangarConfig } from "../config/index.js";
@@ -8,11 +10,11 @@ import { recordWebhookDelivery } from "../metrics/registry.js";
 import type { QueueBackend } from "../queue/types.js";
 import { errorMessage } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
-import { readBody } from "./body.js";
-import { buildEnvelope } from "./envelope.js";
-import { decide, type Payload } from "./filter.js";
+import { ByteBudget } from "./budget.js";
 import { Ingest } from "./ingest.js";
-import { signatureValid } from "./signature.js";
+import { header, type ReceiveContext, receiveDelivery } from "./receive.js";
+import { type Result, rejected } from "./result.js";
+import { TransferWatch } from "./transfer.js";
 
 export interface WebhookOptions {
   readonly config: HangarConfig;
@@ -28,9 +30,6 @@ export interface WebhookOptions {
   readonly insecure?: boolean;
 }
 
-/** GitHub's delivery ids are GUIDs; anything this long is not one. */
-const MAX_DELIVERY_ID = 128;
-
 export class MissingSecretError extends Error {
   override readonly name = "MissingSecretError";
   constructor() {
@@ -40,160 +39,47 @@ export class MissingSecretError extends Error {
   }
 }
 
-type Outcome =
-  | "queued"
-  | "spooled"
-  | "duplicate"
-  | "ignored"
-  | "ping"
-  | "unauthorized"
-  | "bad_request"
-  | "too_large"
-  | "aborted"
-  | "unavailable"
-  | "internal_error"
-  | "health"
-  | "not_found"
-  | "method_not_allowed";
+/** An X-GitHub-Event is logged as sent only once the signature passed; before, at most this much of it. */
+const MAX_LOGGED_UNVERIFIED = 64;
 
-interface Result {
-  readonly status: number;
-  readonly outcome: Outcome;
-  readonly body: Readonly<Record<string, unknown>>;
-  readonly event?: string;
-  readonly action?: string;
-  readonly reason?: string;
-  readonly closeConnection?: boolean;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+export type WebhookHandler = RequestListener & {
+  /** Stop the slow-body sweep (the server is closing). */
+  close(): void;
+};
 
-const FORM_TYPE = "application/x-www-form-urlencoded";
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function rejected(status: number, outcome: Outcome, error: string, extra: Partial<Result> = {}): Result {
-  return { status, outcome, body: { error }, reason: error, ...extra };
-}
-
-/** The payload's JSON text: the body itself, or the `payload` field of a form-encoded body. */
-function payloadText(req: IncomingMessage, body: string): string | undefined {
-  const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
-  if (type !== FORM_TYPE) return body;
-  return new URLSearchParams(body).get("payload") ?? undefined;
-}
-
-function parseObject(text: string): Payload | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? (value as Payload)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function createWebhookHandler(options: WebhookOptions): RequestListener {
+export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   const { config, secret, queue, logger } = options;
   const insecure = options.insecure ?? config.webhook.insecureNoSignature;
   if (secret === "" && !insecure) throw new MissingSecretError();
+  const { webhook } = config;
   const queueName = config.queue.names.webhook;
-  const maxBodyBytes = config.webhook.maxBodyBytes;
-  const ingest =
-    options.ingest ??
-    new Ingest({ queue, queueName, logger, publishTimeoutMs: config.webhook.spool.publishTimeoutMs });
+  const context: ReceiveContext = {
+    secret,
+    insecure,
+    maxBodyBytes: webhook.maxBodyBytes,
+    budget: new ByteBudget(webhook.maxBytesInFlight),
+    watch: new TransferWatch({
+      bodyTimeoutMs: webhook.bodyTimeoutMs,
+      minBytesPerSecond: webhook.minBytesPerSecond,
+      graceMs: Math.min(2000, webhook.bodyTimeoutMs / 2),
+    }),
+    ingest:
+      options.ingest ??
+      new Ingest({ queue, queueName, logger, publishTimeoutMs: webhook.spool.publishTimeoutMs }),
+    queueName,
+    logger,
+  };
 
-  /** undefined: go on; else the refusal. Unsigned (or, without a secret, unverifiable) only in insecure mode. */
-  function checkSignature(req: IncomingMessage, body: Buffer): Result | undefined {
-    const given = header(req, "x-hub-signature-256");
-    if (given !== undefined && secret !== "") {
-      return signatureValid(secret, body, given)
-        ? undefined
-        : rejected(401, "unauthorized", "invalid X-Hub-Signature-256");
-    }
-    if (!insecure) return rejected(401, "unauthorized", "missing X-Hub-Signature-256");
-    logger.warn(
-      { delivery: header(req, "x-github-delivery") },
-      "INSECURE: accepting a delivery whose signature is not checked (webhook.insecureNoSignature)",
-    );
-    return undefined;
-  }
-
-  async function receive(req: IncomingMessage): Promise<Result> {
-    const read = await readBody(req, maxBodyBytes);
-    if (read.kind === "too_large") {
-      return rejected(413, "too_large", `body larger than ${maxBodyBytes} bytes`, { closeConnection: true });
-    }
-    if (read.kind === "aborted") return rejected(400, "aborted", "request aborted");
-
-    const refused = checkSignature(req, read.body);
-    if (refused !== undefined) return refused;
-    const raw = read.body.toString("utf8");
-    const event = header(req, "x-github-event");
-    if (event === undefined) return rejected(400, "bad_request", "missing X-GitHub-Event header");
-    const text = payloadText(req, raw);
-    if (text === undefined) {
-      return rejected(400, "bad_request", "form-encoded body without a payload field", { event });
-    }
-    const payload = parseObject(text);
-    if (payload === undefined) return rejected(400, "bad_request", "payload is not a JSON object", { event });
-
-    const action = typeof payload.action === "string" ? payload.action : undefined;
-    const seen = action === undefined ? { event } : { event, action };
-    const decision = decide(event, payload);
-    if (decision.kind === "ping") {
-      return { status: 200, outcome: "ping", body: { queued: false, reason: "pong" }, ...seen };
-    }
-    if (decision.kind === "ignore") {
-      return {
-        status: 200,
-        outcome: "ignored",
-        body: { queued: false, reason: decision.reason },
-        reason: decision.reason,
-        ...seen,
-      };
-    }
-
-    const delivery = header(req, "x-github-delivery");
-    if (delivery !== undefined && delivery.length > MAX_DELIVERY_ID) {
-      return rejected(400, "bad_request", "X-GitHub-Delivery is too long", seen);
-    }
-    const json = text === raw ? read.body : Buffer.from(text);
-    const taken = await ingest.take(delivery, buildEnvelope(event, delivery, json));
-    switch (taken.kind) {
-      case "queued":
-        return { status: 202, outcome: "queued", body: { queued: true, queue: queueName }, ...seen };
-      case "spooled":
-        return {
-          status: 202,
-          outcome: "spooled",
-          body: { queued: true, spooled: true, reason: "queue unavailable; kept on disk until it is back" },
-          reason: taken.reason,
-          ...seen,
-        };
-      case "duplicate":
-        return {
-          status: 200,
-          outcome: "duplicate",
-          body: { queued: false, reason: `delivery ${delivery} was already accepted` },
-          ...seen,
-        };
-      case "unavailable":
-        return rejected(503, "unavailable", "cannot queue the delivery now; retry later", {
-          ...seen,
-          reason: taken.reason,
-        });
-    }
-  }
-
-  function route(req: IncomingMessage): Promise<Result> | Result {
+  function route(req: IncomingMessage, res: ServerResponse): Promise<Result> | Result {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path === "/") {
-      if (req.method === "POST") return receive(req);
-      return rejected(405, "method_not_allowed", "use POST", { headers: { allow: "POST" } });
+      if (req.method !== "POST") {
+        return rejected(405, "method_not_allowed", "use POST", { headers: { allow: "POST" } });
+      }
+      // Held until the answer is out: the body stays in memory that long.
+      const reservation = context.budget.open();
+      res.once("close", () => reservation.release());
+      return receiveDelivery(req, context, reservation);
     }
     if (path === "/healthz") {
       if (req.method === "GET" || req.method === "HEAD")
@@ -204,28 +90,30 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
   }
 
   function respond(req: IncomingMessage, res: ServerResponse, result: Result, started: bigint): void {
-    const text = JSON.stringify(result.body);
-    const headers: Record<string, string | number> = {
-      "content-type": "application/json",
-      "content-length": Buffer.byteLength(text),
-      ...result.headers,
-    };
-    if (result.closeConnection) headers.connection = "close";
-    res.writeHead(result.status, headers);
-    res.end(req.method === "HEAD" ? undefined : text);
-    if (result.closeConnection) {
-      // The rest of an oversize body is never read: drop the connection once the answer is out.
-      res.once("finish", () => req.socket.destroy());
+    if (!res.headersSent && !res.destroyed) {
+      const text = JSON.stringify(result.body);
+      const headers: Record<string, string | number> = {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(text),
+        ...result.headers,
+      };
+      if (result.closeConnection) headers.connection = "close";
+      res.writeHead(result.status, headers);
+      res.end(req.method === "HEAD" ? undefined : text);
+      if (result.closeConnection) {
+        // The rest of the request is never read: drop the connection once the answer is out.
+        res.once("finish", () => req.socket.destroy());
+      }
     }
     log(req, result, Number(process.hrtime.bigint() - started) / 1e6);
   }
 
   function log(req: IncomingMessage, result: Result, ms: number): void {
     if (result.outcome === "health") return;
-    recordWebhookDelivery(result.event ?? header(req, "x-github-event"), result.outcome, ms / 1000);
+    recordWebhookDelivery(result.event, result.outcome, ms / 1000);
     const fields = {
-      delivery: header(req, "x-github-delivery"),
-      event: result.event ?? header(req, "x-github-event"),
+      delivery: header(req, "x-github-delivery")?.slice(0, MAX_LOGGED_UNVERIFIED),
+      event: result.event ?? header(req, "x-github-event")?.slice(0, MAX_LOGGED_UNVERIFIED),
       action: result.action,
       outcome: result.outcome,
       status: result.status,
@@ -237,9 +125,9 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
     else logger.info(fields, "webhook delivery");
   }
 
-  return (req, res) => {
+  const handler: RequestListener = (req, res) => {
     const started = process.hrtime.bigint();
-    Promise.resolve(route(req)).then(
+    Promise.resolve(route(req, res)).then(
       (result) => respond(req, res, result, started),
       (error: unknown) => {
         logger.error({ err: errorMessage(error) }, "webhook handler failed");
@@ -247,4 +135,5 @@ export function createWebhookHandler(options: WebhookOptions): RequestListener {
       },
     );
   };
+  return Object.assign(handler, { close: () => context.watch.close() });
 }

@@ -82,7 +82,7 @@ export class Ingest {
     try {
       const outcome = await this.store(envelope, delivery);
       const accepted = outcome.kind !== "unavailable";
-      if (accepted) this.accepted.add(delivery);
+      if (accepted) await this.accepted.add(delivery);
       settle(accepted);
       return outcome;
     } catch (error) {
@@ -129,7 +129,12 @@ export class Ingest {
       if (outcome.kind === "unavailable" && delivery !== undefined && this.accepted) {
         // GitHub is told 503 but the entry may still arrive: remember it, so a redelivery is not queued twice.
         const accepted = this.accepted;
-        void landed.then((ok) => ok && accepted.add(delivery));
+        const { logger } = this.options;
+        landed
+          .then((ok) => (ok ? accepted.add(delivery) : undefined))
+          .catch((error: unknown) =>
+            logger.warn({ delivery, err: errorMessage(error) }, "recording an accepted delivery id failed"),
+          );
       }
       return outcome;
     } finally {

@@ -1,5 +1,6 @@
 /** The webhook's own HTTP server, for `hangar webhook` and for running in-process. */
-import { createServer } from "node:http";
+import { createServer, type ServerOptions } from "node:http";
+import type { HangarConfig } from "../config/index.js";
 import { closeServer, listen } from "../util/http-server.js";
 import { createWebhookHandler, type WebhookOptions } from "./handler.js";
 import { type Ingest, openIngest } from "./ingest.js";
@@ -27,17 +28,30 @@ async function ingestFor(options: WebhookOptions): Promise<Ingest | undefined> {
   });
 }
 
+/**
+ * Node's own timeouts: headers (slowloris) and, as a backstop behind the body
+ * watch, the whole request. Node checks them every connectionsCheckingInterval,
+ * so that runs often enough for the shortest of them to mean what it says.
+ */
+function serverLimits(webhook: HangarConfig["webhook"]): ServerOptions {
+  return {
+    headersTimeout: webhook.headersTimeoutMs,
+    requestTimeout: webhook.headersTimeoutMs + webhook.bodyTimeoutMs,
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, webhook.headersTimeoutMs / 4)),
+  };
+}
+
 export async function startWebhookServer(options: WebhookOptions): Promise<RunningWebhook> {
   const ingest = await ingestFor(options);
   const ownIngest = ingest !== undefined && options.ingest === undefined;
-  const server = createServer(
-    { requestTimeout: 30_000 },
-    createWebhookHandler(ingest === undefined ? options : { ...options, ingest }),
-  );
+  const handler = createWebhookHandler(ingest === undefined ? options : { ...options, ingest });
+  const server = createServer(serverLimits(options.config.webhook), handler);
+  server.maxConnections = options.config.webhook.maxConnections;
   let url: string;
   try {
     url = await listen(server, options.config.webhook.listen);
   } catch (error) {
+    handler.close();
     if (ownIngest) await ingest.close();
     throw error;
   }
@@ -53,6 +67,10 @@ export async function startWebhookServer(options: WebhookOptions): Promise<Runni
 
   return {
     url,
-    close: () => closeServer(server, CLOSE_GRACE_MS).finally(() => (ownIngest ? ingest.close() : undefined)),
+    close: () =>
+      closeServer(server, CLOSE_GRACE_MS).finally(() => {
+        handler.close();
+        return ownIngest ? ingest.close() : undefined;
+      }),
   };
 }

@@ -4,7 +4,7 @@
  * A header of the wrong length is compared against the expected value itself,
  * so the time taken never depends on where a wrong signature differs.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, type Hmac, timingSafeEqual } from "node:crypto";
 
 const PREFIX = "sha256=";
 
@@ -18,4 +18,34 @@ export function signatureValid(secret: string, body: Buffer, signature: string |
   const sameLength = given.length === expected.length;
   const equal = timingSafeEqual(sameLength ? given : expected, expected);
   return sameLength && equal;
+}
+
+const SIGNATURE_HEADER = /^sha256=([0-9a-f]{64})$/;
+
+/** The digest an X-Hub-Signature-256 value names, or undefined when it is not one GitHub could send. */
+export function parseSignature(header: string): Buffer | undefined {
+  const hex = SIGNATURE_HEADER.exec(header)?.[1];
+  return hex === undefined ? undefined : Buffer.from(hex, "hex");
+}
+
+/** The HMAC of a body fed chunk by chunk as it arrives, compared once at its end. */
+export class StreamingSignature {
+  private readonly hmac: Hmac;
+
+  constructor(
+    secret: string,
+    private readonly given: Buffer,
+  ) {
+    this.hmac = createHmac("sha256", secret);
+  }
+
+  update(chunk: Buffer): void {
+    this.hmac.update(chunk);
+  }
+
+  /** Only once, after the last chunk. */
+  valid(): boolean {
+    const digest = this.hmac.digest();
+    return digest.length === this.given.length && timingSafeEqual(digest, this.given);
+  }
 }

@@ -3,10 +3,12 @@
  * each, until the queue takes them again. A file is written under tmp/,
  * fsync'd, then renamed into deliveries/ (and the directory fsync'd), so a
  * file in deliveries/ is always whole. Names sort in arrival order.
- * One spool directory belongs to one webhook process.
+ * One spool directory belongs to one webhook process. Directories are 0700,
+ * files 0600: they hold payloads.
  */
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
+import { open, readdir, readFile, rename, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { createPrivateDir, PRIVATE_FILE_MODE } from "../queue/sqlite/private-file.js";
 
 const SUFFIX = ".delivery";
 const NAME = /^(\d{16})-(\d{8})\.delivery$/;
@@ -39,8 +41,8 @@ export class DeliverySpool {
   static async open(dir: string): Promise<DeliverySpool> {
     const deliveries = join(dir, "deliveries");
     await rm(join(dir, "tmp"), { recursive: true, force: true });
-    await mkdir(join(dir, "tmp"), { recursive: true });
-    await mkdir(deliveries, { recursive: true });
+    createPrivateDir(join(dir, "tmp"));
+    createPrivateDir(deliveries);
     const names = (await readdir(deliveries)).filter((name) => NAME.test(name)).sort();
     return new DeliverySpool(dir, names);
   }
@@ -59,8 +61,9 @@ export class DeliverySpool {
   async write(body: Buffer): Promise<string> {
     const name = this.nextName();
     const temporary = join(this.dir, "tmp", name);
-    const handle = await open(temporary, "wx", 0o600);
+    const handle = await open(temporary, "wx", PRIVATE_FILE_MODE);
     try {
+      await handle.chmod(PRIVATE_FILE_MODE);
       await handle.writeFile(body);
       await handle.sync();
     } finally {

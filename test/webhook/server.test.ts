@@ -241,7 +241,7 @@ describe("webhook server", () => {
         headers: {
           "content-type": "application/json",
           "x-github-event": "pull_request",
-          "x-hub-signature-256": "sha256=00",
+          "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
         },
       });
       const chunk = Buffer.alloc(16 * 1024, 0x20);

@@ -24,7 +24,7 @@ import type { LeaseOperations } from "./delivery.js";
 import { newIdentity, type OwnerIdentity } from "./identity.js";
 import { type InspectQueue, prepareInspectQueue } from "./inspect.js";
 import { type OwnerStatements, prepareOwnerStatements } from "./owners.js";
-import { type InsertEntry, prepareInsertEntry } from "./publish.js";
+import { GroupCommit } from "./publish.js";
 import { type PurgeQueue, preparePurgeQueue } from "./purge.js";
 import { prepareReclaimDeadLeases, type ReclaimDeadLeases, type ReclaimResult } from "./reclaim.js";
 import { prepareReleaseStatements, type ReleaseStatements } from "./release.js";
@@ -54,7 +54,6 @@ export async function openSqliteQueue(options: SqliteQueueOptions): Promise<Sqli
 }
 
 interface Statements {
-  readonly insert: InsertEntry;
   readonly claim: ClaimEntries;
   readonly deleteLeased: SettleEntry;
   readonly requeueLeased: SettleEntry;
@@ -76,6 +75,7 @@ export class SqliteQueueBackend implements QueueBackend {
   private readonly consumers = new Set<SqliteConsumer>();
   private readonly timers: NodeJS.Timeout[];
   private readonly leases: LeaseOperations;
+  private readonly groupCommit: GroupCommit;
   private isClosed = false;
 
   constructor(options: SqliteQueueOptions) {
@@ -88,6 +88,9 @@ export class SqliteQueueBackend implements QueueBackend {
       this.wakeup = new Wakeup(options.path, (error) =>
         this.logger.warn({ error: errorMessage(error) }, "watching for queue wake-ups failed"),
       );
+      this.groupCommit = new GroupCommit(this.db, (queues) => {
+        for (const queue of queues) this.wakeup.notify(queue);
+      });
     } catch (error) {
       this.db.close();
       throw error;
@@ -111,8 +114,7 @@ export class SqliteQueueBackend implements QueueBackend {
     this.assertOpen();
     checkQueue(this.kinds, queue);
     const priority = checkPriority(options?.priority ?? DEFAULT_PRIORITY);
-    this.statements.insert(queue, priority, typeof body === "string" ? Buffer.from(body, "utf8") : body);
-    this.wakeup.notify(queue);
+    return this.groupCommit.add(queue, priority, typeof body === "string" ? Buffer.from(body, "utf8") : body);
   }
 
   async consume(queue: string, handler: DeliveryHandler, options?: ConsumeOptions): Promise<Consumer> {
@@ -153,6 +155,8 @@ export class SqliteQueueBackend implements QueueBackend {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
+    // Publishes already accepted commit before the database goes away.
+    this.groupCommit.flush();
     for (const timer of this.timers) clearInterval(timer);
     for (const consumer of [...this.consumers]) await consumer.cancel();
     try {
@@ -190,7 +194,6 @@ export class SqliteQueueBackend implements QueueBackend {
     const owners = prepareOwnerStatements(db);
     const release = prepareReleaseStatements(db);
     return {
-      insert: prepareInsertEntry(db),
       claim: prepareClaimEntries(db),
       deleteLeased: prepareDeleteLeased(db),
       requeueLeased: prepareRequeueLeased(db),

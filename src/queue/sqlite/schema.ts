@@ -1,5 +1,6 @@
-/** Opening the queue database: pragmas and schema migrations. */
+/** Opening the queue database (0600, see private-file.ts): pragmas and schema migrations. */
 import Database from "better-sqlite3";
+import { createPrivateFile } from "./private-file.js";
 
 export type SqliteDatabase = Database.Database;
 
@@ -49,6 +50,7 @@ const MIGRATIONS: readonly string[] = [
 export function openDatabase(path: string, synchronous: SqliteSynchronous): SqliteDatabase {
   let db: SqliteDatabase;
   try {
+    createPrivateFile(path);
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
     throw new Error(`cannot open the queue database ${path}: ${(error as Error).message}`, { cause: error });

@@ -12,6 +12,7 @@
 import { EventEmitter } from "node:events";
 import { closeSync, constants, type FSWatcher, openSync, watch, writeSync } from "node:fs";
 import { resolve } from "node:path";
+import { PRIVATE_FILE_MODE } from "./private-file.js";
 
 /** Called with the queue when it is known (same process), or undefined (another process). */
 export type WakeListener = (queue: string | undefined) => void;
@@ -33,7 +34,7 @@ export class Wakeup {
     private readonly onError: (error: Error) => void,
   ) {
     this.file = `${resolve(databasePath)}-wake`;
-    this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, 0o644);
+    this.fd = openSync(this.file, constants.O_RDWR | constants.O_CREAT, PRIVATE_FILE_MODE);
     let shared = inProcess.get(this.file);
     if (!shared) {
       shared = { emitter: new EventEmitter(), users: 0 };
