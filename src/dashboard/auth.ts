@@ -51,7 +51,57 @@ export function clearedCookie(): string {
   return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
 }
 
-/** Only a path on this site: `next=//evil.example` or an absolute URL must not redirect away. */
+/** Any origin: only whether a path stays on it matters. */
+const SOME_ORIGIN = "http://dashboard.invalid";
+
+/**
+ * Only a path on this site. `next` is resolved as a browser would resolve a
+ * Location (which drops tabs and newlines, reads `\` as `/`, normalizes dot
+ * segments): `//evil`, `/\evil`, `/\t/evil`, `/.//evil` and absolute URLs all
+ * lead away and give `/`. What is returned is the resolved path itself, so
+ * the browser has nothing left to reinterpret.
+ */
 export function safeNext(next: string | null | undefined): string {
-  return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  if (typeof next !== "string" || !next.startsWith("/")) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, SOME_ORIGIN);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== SOME_ORIGIN) return "/";
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith("/") && !path.startsWith("//") ? path : "/";
+}
+
+/**
+ * Why a state-changing request must be refused as cross-site, or undefined
+ * when it comes from the dashboard's own pages (or from no browser at all: a
+ * CLI with a bearer token sends neither header). The login cookie is
+ * SameSite=Strict, but another site on the same host (another port, a
+ * sibling subdomain) is same-site, so the browser's Sec-Fetch-Site and Origin
+ * decide. The Host (or X-Forwarded-Host, behind a proxy) is what this
+ * dashboard is called; a page elsewhere cannot set either header on a form
+ * POST.
+ */
+export function crossSiteReason(req: IncomingMessage): string | undefined {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") {
+    return `the request came from another site (Sec-Fetch-Site: ${site})`;
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return "the request's Origin is not a URL";
+  }
+  const forwarded = req.headers["x-forwarded-host"];
+  const names = [
+    req.headers.host,
+    typeof forwarded === "string" ? forwarded.split(",")[0]?.trim() : undefined,
+  ];
+  if (host === "" || !names.includes(host)) return "the request came from another origin";
+  return undefined;
 }

@@ -11,7 +11,15 @@ import { errorMessage } from "../util/errors.js";
 import { closeServer, listen } from "../util/http-server.js";
 import type { Logger } from "../util/logger.js";
 import { ACTIONS, type ActionName, type DashboardControl, runAction } from "./actions.js";
-import { type Caller, clearedCookie, identify, safeNext, sameSecret, sessionCookie } from "./auth.js";
+import {
+  type Caller,
+  clearedCookie,
+  crossSiteReason,
+  identify,
+  safeNext,
+  sameSecret,
+  sessionCookie,
+} from "./auth.js";
 import { type Html, html } from "./html.js";
 import { layout } from "./layout.js";
 import { streamLive } from "./live.js";
@@ -283,6 +291,20 @@ ${adminToken === undefined ? html`<p class="notice refused">No admin token is co
     if (path === "/metrics" && reading) {
       const { contentType, body } = await metricsText();
       return void res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(body);
+    }
+    if (!reading) {
+      const crossSite = crossSiteReason(req);
+      if (crossSite !== undefined) {
+        logger.warn({ path, method, reason: crossSite }, "dashboard: cross-site request refused");
+        return message(
+          req,
+          res,
+          caller,
+          403,
+          "Request refused",
+          html`<p class="notice refused">Refused: ${crossSite}. Nothing was done.</p>`,
+        );
+      }
     }
     if (path === "/live" && method === "GET") return live(req, res, url);
     if (path === "/login" && reading)

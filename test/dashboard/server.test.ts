@@ -241,4 +241,78 @@ describe("dashboard", () => {
     const away = await post("/login", { token: ADMIN, next: "//evil.example/" });
     assert.equal(away.headers.get("location"), "/");
   });
+
+  test("a cross-site POST with the admin's cookie is refused with 403 and does nothing", async () => {
+    const login = await post("/login", { token: ADMIN, next: "/" });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const own = new URL(dashboard.url);
+    // Another port on the same host is the same site: SameSite=Strict still sends the cookie.
+    const elsewhere = `http://${own.hostname}:${Number(own.port) === 1 ? 2 : 1}`;
+    const before = controlled.length;
+    const attempts: Record<string, string>[] = [
+      { origin: elsewhere },
+      { origin: "null" },
+      { "sec-fetch-site": "same-site", origin: elsewhere },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+    ];
+    for (const headers of attempts) {
+      const refused = await post("/actions/drain", { worker: "w1" }, { cookie, ...headers });
+      assert.equal(refused.status, 403, JSON.stringify(headers));
+      assert.match(await refused.text(), /another (site|origin)|not a URL/);
+    }
+    const loginFromElsewhere = await post("/login", { token: ADMIN, next: "/" }, { origin: elsewhere });
+    assert.equal(loginFromElsewhere.status, 403);
+    assert.equal(loginFromElsewhere.headers.get("set-cookie"), null);
+    assert.equal(controlled.length, before, "no action reached the workers");
+
+    const sameOrigin = await post(
+      "/actions/drain",
+      { worker: "w1" },
+      { cookie, origin: own.origin, "sec-fetch-site": "same-origin" },
+    );
+    assert.equal(sameOrigin.status, 202, "the dashboard's own form still works");
+    assert.deepEqual(controlled.slice(before), ["drain w1"]);
+  });
+
+  test("after login, next only ever leads to a path on this dashboard", async () => {
+    const own = new URL(dashboard.url).origin;
+    const hostile = [
+      "//evil.example/",
+      "/\\evil.example",
+      "\\\\evil.example",
+      "/\t/evil.example",
+      "/\n/evil.example",
+      "/.//evil.example",
+      "/..//evil.example",
+      "http://evil.example/",
+      "https:evil.example",
+      "javascript:alert(1)",
+      "evil.example",
+    ];
+    const locations: string[] = [];
+    for (const next of hostile) {
+      const login = await post("/login", { token: ADMIN, next });
+      assert.equal(login.status, 303, next);
+      locations.push(login.headers.get("location") ?? "");
+    }
+    // The form field as an attacker writes it into a link: %09 decodes to a tab.
+    const raw = await fetch(new URL("/login", dashboard.url), {
+      method: "POST",
+      body: `token=${ADMIN}&next=/%09/evil.example`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      redirect: "manual",
+    });
+    locations.push(raw.headers.get("location") ?? "");
+    for (const location of locations) {
+      assert.equal(new URL(location, dashboard.url).origin, own, `${JSON.stringify(location)} leads away`);
+      assert.ok(location.startsWith("/") && !location.startsWith("//"), location);
+    }
+    const kept = await post("/login", { token: ADMIN, next: "/jobs?repo=acme%2Fwidget#recent" });
+    assert.equal(kept.headers.get("location"), "/jobs?repo=acme%2Fwidget#recent");
+
+    const form = await (await get("/login?next=/%09/evil.example")).text();
+    const field = /name="next" value="([^"]*)"/.exec(form)?.[1] ?? "";
+    assert.equal(new URL(field, dashboard.url).origin, own);
+  });
 });
