@@ -96,14 +96,31 @@ describe("hangar scan", () => {
 });
 
 describe("hangar trigger", () => {
-  test("posts pending 'Not yet tested (direct trigger)' on the head, _manual contexts included", async () => {
+  test("posts pending 'Not yet tested (direct trigger)' on the head, _manual contexts included, naming the PR", async () => {
     const result = await run(["trigger", DEMO_REPO, String(pull.number), "manual/long"]);
     assert.equal(result.code, 0, result.stderr);
     const statuses = await emulator.statuses(DEMO_REPO, pull.sha);
     assert.deepEqual(
-      statuses.map((s) => [s.context, s.state, s.description]),
-      [["manual/long", "pending", "Not yet tested (direct trigger)"]],
+      statuses.map((s) => [s.context, s.state, s.description, s.target_url]),
+      [
+        [
+          "manual/long",
+          "pending",
+          "Not yet tested (direct trigger)",
+          `${emulator.url}/${DEMO_REPO}/pull/${pull.number}`,
+        ],
+      ],
+      "the target_url is the PR's page, which tells scan which PR's head this must be",
     );
+  });
+
+  test("refuses a closed pull request, posting nothing", async () => {
+    const closed = await emulator.openPull({ repo: DEMO_REPO, author: DEMO_AUTHOR, files: { c: "1\n" } });
+    await emulator.closePull({ repo: DEMO_REPO, number: closed.number });
+    const result = await run(["trigger", DEMO_REPO, String(closed.number), "manual/long"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`${DEMO_REPO}#${closed.number} is closed`));
+    assert.deepEqual(await emulator.statuses(DEMO_REPO, closed.sha), []);
   });
 
   test("refuses a context not in the test map, posting nothing", async () => {
