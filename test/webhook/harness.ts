@@ -39,6 +39,8 @@ export interface HarnessOptions {
   readonly keepDir?: boolean;
   /** Use this directory instead of a new temp dir. */
   readonly dir?: string;
+  /** More `webhook:` settings (limits, timeouts). */
+  readonly webhook?: Readonly<Record<string, unknown>>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -51,6 +53,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         maxBodyBytes: MAX_BODY_BYTES,
         insecureNoSignature: options.insecure === true,
         spool: { publishTimeoutMs: options.publishTimeoutMs ?? 5000 },
+        ...options.webhook,
       },
       queue: { sqlite: { path: join(dir, "queue.sqlite") } },
     },
