@@ -117,4 +117,27 @@ describe("metrics", () => {
     assert.equal(delta("hangar_github_api_calls_total", { operation: "getPull" }), 1);
     assert.equal(delta("hangar_github_api_errors_total", { operation: "getPull" }), 1);
   });
+
+  test("names from outside make a bounded number of series; the rest count as other", async () => {
+    const series = (text: string, name: string) => text.split("\n").filter((l) => l.startsWith(`${name}{`));
+    for (let i = 0; i < 1200; i++) {
+      recordJobStarted(`flood/${i}`, `queue-${i}`);
+      recordWorkerHeartbeat(`worker-${i}-${"w".repeat(i % 3 === 0 ? 200 : 1)}`);
+    }
+    const text = await currentText();
+    const started = series(text, "hangar_jobs_started_total");
+    assert.ok(started.length <= 500 * 50 && started.length > 0);
+    assert.ok(
+      new Set(started.map((l) => /context="([^"]*)"/.exec(l)?.[1])).size <= 501,
+      "at most 500 contexts and other",
+    );
+    assert.ok(
+      started.some((l) => l.includes('context="other"')),
+      "the overflow is counted, as other",
+    );
+    const heartbeats = series(text, "hangar_worker_heartbeats_total");
+    assert.ok(heartbeats.length <= 501, `${heartbeats.length} worker series`);
+    assert.ok(!heartbeats.some((l) => l.includes("w".repeat(200))), "overlong names are not labels");
+    assert.ok(value(parseMetrics(text), "hangar_worker_heartbeats_total", { worker: "other" }) > 0);
+  });
 });
