@@ -10,7 +10,7 @@ import { planComment } from "./commands.js";
 import { withCommandSubject } from "./crossproject.js";
 import type { ScanRequest } from "./events.js";
 import { makeTask, type Subject, type TaskMessage } from "./jobs.js";
-import { automaticContexts, type ContextSpec, findContext, isKnownProject } from "./testmap.js";
+import { automaticContexts, type ContextSpec, findContext, hasContext, isKnownProject } from "./testmap.js";
 import { decideCommitTrust, isTrustedPull } from "./trust.js";
 
 export const NOT_YET_TESTED = "Not yet tested";
@@ -148,10 +148,13 @@ async function planTrigger(
   const { config } = deps;
   if (!isKnownProject(config, request.repo))
     return ignore(`repository ${request.repo} is not in the test map`);
+  const unknown = ignore(`context ${request.context} is not in the test map of ${request.repo}`);
+  // Checked before asking the forge anything: an event nothing would come of is never retried.
+  if (!hasContext(config, request.repo, request.context)) return unknown;
   const trust = await decideCommitTrust(config, deps.forge, request.repo, request.sha, request.pulls);
   if (!trust.run) return ignore(`${request.context} on ${request.sha.slice(0, 8)}: ${trust.reason}; not run`);
   const spec = findContext(config, request.repo, trust.baseBranch ?? undefined, request.context);
-  if (!spec) return ignore(`context ${request.context} is not in the test map of ${request.repo}`);
+  if (!spec) return unknown;
   const subject: Subject = {
     repo: request.repo,
     sha: request.sha,

@@ -71,6 +71,12 @@ export function findContext(
   return manual ? resolveContext(config, manual, true) : undefined;
 }
 
+/** Whether any branch of the repository's test map (`_manual` included) has the context. */
+export function hasContext(config: HangarConfig, repo: string, name: string): boolean {
+  const branches = Object.values(config.projects[repo]?.branches ?? {});
+  return branches.some((entries) => entries.some((entry) => contextName(entry) === name));
+}
+
 export function isKnownProject(config: HangarConfig, repo: string): boolean {
   return config.projects[repo] !== undefined;
 }
