@@ -269,7 +269,7 @@ async function startRunning(shared: Shared, forges: Forges, store: Store): Promi
     forge: forges.forge,
     store,
     queue: shared.queue,
-    executor: createExecutor(options.loaded, runLogger),
+    executor: createExecutor(options.loaded, runLogger, { workDir }),
     logger: runLogger,
     worker: workerName(config),
     workDir,

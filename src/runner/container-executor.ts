@@ -1,26 +1,33 @@
 /**
  * Runs a job's command in a podman (or docker) container: `--init` so the
- * job's processes are reaped, the checkout, attachments and home bind-mounted
- * at their host paths (so TEST_ATTACHMENTS and HOME mean the same inside and
- * out), the job's secrets read-only. The container is removed in every
- * outcome; one that was never created is `not-started` (an internal error).
+ * job's processes are reaped, the job's directory bind-mounted at its host
+ * path (so TEST_ATTACHMENTS and HOME mean the same inside and out), the job's
+ * secrets read-only. With the sandbox (the default) the container runs as the
+ * sandbox user with the limits of sandbox/podman-args.ts; without it
+ * (`worker.sandbox.mode: none`), as root with the checkout, attachments and
+ * home mounted. The container is removed in every outcome; one that was
+ * never created is `not-started` (an internal error).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { hostname, constants as osConstants, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { errorMessage } from "../util/errors.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { isProcessAlive } from "../util/process.js";
 import type { ExecOutcome, ExecSpec, Executor } from "./executor.js";
+import { watchDiskUsage } from "./sandbox/disk-watch.js";
+import { KVM_DEVICE } from "./sandbox/host-view.js";
+import { handOverJobDir } from "./sandbox/job-dir.js";
+import { CONTAINER_SECRETS_DIR, podmanSandboxArgs } from "./sandbox/podman-args.js";
+import { mebibytes, type SandboxSettings } from "./sandbox/settings.js";
 
 const run = promisify(execFile);
 
-/** Where a container sees the job's secrets (HANGAR_SECRETS_DIR inside). */
-export const CONTAINER_SECRETS_DIR = "/run/hangar/secrets";
+export { CONTAINER_SECRETS_DIR };
 export const NAME_PREFIX = "hangar-job-";
 const HOST_LABEL = "hangar.owner-host";
 /** After the container is removed, how long the client may take to notice before it is killed. */
@@ -28,6 +35,8 @@ const CLIENT_GRACE_MS = 10_000;
 const DRAIN_MS = 2000;
 /** Variables that describe the host, not the job: the image's own values apply inside. */
 const HOST_ONLY_ENV = new Set(["PATH"]);
+/** podman's exit code when the container's main process was killed by SIGKILL (e.g. out of memory). */
+const SIGKILL_EXIT = 137;
 
 export interface ContainerExecutorOptions {
   /** The container command, e.g. ["podman"] or ["sudo", "docker"]. */
@@ -36,6 +45,8 @@ export interface ContainerExecutorOptions {
   readonly runArgs: readonly string[];
   /** The image when neither the job nor the repository names one. */
   readonly defaultImage?: string;
+  /** Absent: the container runs as root with no limits (`worker.sandbox.mode: none`). */
+  readonly sandbox?: SandboxSettings;
   readonly logger?: Logger;
 }
 
@@ -122,10 +133,25 @@ export class ContainerExecutor implements Executor {
     return orphans;
   }
 
-  private runArgs(spec: ExecSpec, image: string, name: string, cidfile: string): string[] {
+  /** Mounts and limits: the sandbox's, or (unsandboxed) the job's directories and secrets as root. */
+  private containment(spec: ExecSpec): string[] {
+    const kvm = spec.capabilities?.includes("kvm") === true;
+    const { sandbox } = this.options;
+    if (sandbox) {
+      const kvmGroup = kvm && existsSync(KVM_DEVICE) ? statSync(KVM_DEVICE).gid : 0;
+      return podmanSandboxArgs(spec, sandbox, { kvm, kvmGroup });
+    }
     const mounts = [spec.checkout, spec.attachments];
     const home = spec.env.HOME;
     if (home && isDirectory(home) && !mounts.includes(home)) mounts.push(home);
+    return [
+      ...mounts.flatMap((path) => ["--volume", `${path}:${path}`]),
+      ...(spec.secretsDir ? ["--volume", `${spec.secretsDir}:${CONTAINER_SECRETS_DIR}:ro`] : []),
+      ...(kvm ? ["--device=/dev/kvm"] : []),
+    ];
+  }
+
+  private runArgs(spec: ExecSpec, image: string, name: string, cidfile: string): string[] {
     const env = Object.entries(spec.env).filter(([key]) => !HOST_ONLY_ENV.has(key));
     if (spec.secretsDir) env.push(["HANGAR_SECRETS_DIR", CONTAINER_SECRETS_DIR]);
     return [
@@ -138,9 +164,8 @@ export class ContainerExecutor implements Executor {
       "--label",
       `${HOST_LABEL}=${hostname()}`,
       ...this.options.runArgs,
-      ...mounts.flatMap((path) => ["--volume", `${path}:${path}`]),
-      ...(spec.secretsDir ? ["--volume", `${spec.secretsDir}:${CONTAINER_SECRETS_DIR}:ro`] : []),
-      ...(spec.capabilities?.includes("kvm") ? ["--device=/dev/kvm"] : []),
+      // After the operator's runArgs: podman takes the last of a repeated flag, so the sandbox's win.
+      ...this.containment(spec),
       ...env.flatMap(([key, value]) => ["--env", `${key}=${value}`]),
       "--workdir",
       spec.checkout,
@@ -161,6 +186,13 @@ export class ContainerExecutor implements Executor {
     if (spec.argv.length === 0) return { kind: "not-started", reason: "empty command" };
     this.reaped ??= this.reapOrphans().then(() => undefined);
     await this.reaped;
+    if (this.options.sandbox) {
+      try {
+        await handOverJobDir(spec.jobDir, this.options.sandbox, spec.secretsDir);
+      } catch (error) {
+        return { kind: "not-started", reason: `cannot prepare the job sandbox: ${errorMessage(error)}` };
+      }
+    }
     const name = `${NAME_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`;
     const stateDir = await mkdtemp(join(tmpdir(), "hangar-cid-"));
     const cidfile = join(stateDir, "cid");
@@ -178,13 +210,18 @@ export class ContainerExecutor implements Executor {
     const name = runArgs[runArgs.indexOf("--name") + 1] as string;
     return new Promise((resolve) => {
       // The client keeps the worker's environment: podman finds its storage through HOME and XDG_*.
-      const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+      // In the cid file's directory: conmon drops files (an "oom" marker) into its working directory.
+      const child = spawn(file, args, {
+        cwd: dirname(cidfile),
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
       if (child.pid !== undefined) spec.onStarted?.(child.pid);
-      let stopping: "timeout" | "cancelled" | undefined;
+      let stopping: "timeout" | "cancelled" | "limit" | undefined;
       let killTimer: NodeJS.Timeout | undefined;
       let stderrTail = "";
 
-      const stop = (why: "timeout" | "cancelled") => {
+      const stop = (why: "timeout" | "cancelled" | "limit") => {
         if (stopping) return;
         stopping = why;
         void this.remove(name);
@@ -195,6 +232,7 @@ export class ContainerExecutor implements Executor {
       const onAbort = () => stop("cancelled");
       spec.signal.addEventListener("abort", onAbort, { once: true });
       if (spec.signal.aborted) onAbort();
+      const disk = this.watchDisk(spec, () => stop("limit"));
 
       child.stdout.on("data", spec.onOutput);
       child.stderr.on("data", (chunk: Buffer) => {
@@ -208,6 +246,7 @@ export class ContainerExecutor implements Executor {
         finished = true;
         clearTimeout(timeout);
         clearTimeout(killTimer);
+        disk?.stop();
         spec.signal.removeEventListener("abort", onAbort);
         resolve(outcome);
       };
@@ -218,6 +257,8 @@ export class ContainerExecutor implements Executor {
             (cid) => cid.trim().length > 0,
             () => false,
           );
+          if (stopping === "limit")
+            return finish({ kind: "signalled", signal: "SIGKILL", limit: this.diskLimit() });
           if (stopping) return finish({ kind: stopping });
           if (!created) {
             const reason = stderrTail.trim().split("\n").at(-1) || `${file} exited with ${code ?? signal}`;
@@ -225,6 +266,7 @@ export class ContainerExecutor implements Executor {
           }
           if (code === null) return finish({ kind: "signalled", signal: signal ?? "unknown" });
           const killedBy = signalName(code);
+          if (code === SIGKILL_EXIT) this.noteMemoryLimit(spec);
           finish(killedBy ? { kind: "signalled", signal: killedBy } : { kind: "exited", code });
         };
         const drained = setTimeout(() => void settle(), DRAIN_MS);
@@ -234,5 +276,33 @@ export class ContainerExecutor implements Executor {
         });
       });
     });
+  }
+
+  private diskLimit(): string {
+    return `the job wrote more than ${this.options.sandbox?.diskMiB} MiB`;
+  }
+
+  /** The sandbox's disk cap on the job directory; calls stop once it is passed. */
+  private watchDisk(spec: ExecSpec, stop: () => void): { stop(): void } | undefined {
+    const { sandbox } = this.options;
+    if (!sandbox) return undefined;
+    return watchDiskUsage(spec.jobDir, mebibytes(sandbox.diskMiB), () => {
+      spec.onOutput(Buffer.from(`\n*** Stopped: ${this.diskLimit()} (worker.sandbox.diskMiB)\n`));
+      stop();
+    });
+  }
+
+  /**
+   * A SIGKILL may be the memory limit's: say so in the log. podman cannot tell (its OOMKilled
+   * covers only the container's first process, here --init), so the outcome names no limit.
+   */
+  private noteMemoryLimit(spec: ExecSpec): void {
+    const { sandbox } = this.options;
+    if (!sandbox) return;
+    spec.onOutput(
+      Buffer.from(
+        `\n*** Sandbox: killed by SIGKILL; unless the job did this itself, it may have passed its memory limit of ${sandbox.memoryMiB} MiB (worker.sandbox.memoryMiB)\n`,
+      ),
+    );
   }
 }

@@ -24,7 +24,7 @@ export interface ExecSpec {
   readonly secretsDir?: string;
   /** Container image, for executors that use one. */
   readonly image?: string;
-  /** Capabilities the job needs (`kvm`: the container gets /dev/kvm). */
+  /** Capabilities the job needs (`kvm`: the job gets /dev/kvm, which it sees only then). */
   readonly capabilities?: readonly string[];
   readonly timeoutMs: number;
   /** Aborted when the job must stop (cancel, superseded, shutdown). */
@@ -35,9 +35,13 @@ export interface ExecSpec {
   readonly onOutput: (chunk: Buffer) => void;
 }
 
+/**
+ * How a job ended. `limit`, when set, names the sandbox limit the job ran into (disk,
+ * memory, processes), e.g. "the job wrote more than 20480 MiB": worth showing as its reason.
+ */
 export type ExecOutcome =
-  | { readonly kind: "exited"; readonly code: number }
-  | { readonly kind: "signalled"; readonly signal: string }
+  | { readonly kind: "exited"; readonly code: number; readonly limit?: string }
+  | { readonly kind: "signalled"; readonly signal: string; readonly limit?: string }
   | { readonly kind: "timeout" }
   | { readonly kind: "cancelled" }
   /** The executor could not start the command at all (an infrastructure error). */

@@ -1,23 +1,38 @@
 /**
  * One test suite for every executor (process, container): what a job's
- * command may rely on, and that nothing of a job outlives it. Each executor's
+ * command may rely on, that nothing of a job outlives it, and that the
+ * sandbox (on by default) holds: the job sees none of the worker's state,
+ * processes or network and stays within its limits. Each executor's
  * *.test.ts calls executorConformance() with its own setup.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomInt } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes, randomInt } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { configSchema, parseConfig } from "../../src/config/index.js";
 import type { Forge } from "../../src/forge/types.js";
 import type { Job } from "../../src/queue/messages.js";
 import type { ExecOutcome, ExecSpec, Executor } from "../../src/runner/executor.js";
 import { runJob } from "../../src/runner/job.js";
+import { type SandboxSettings, sandboxSettings } from "../../src/runner/sandbox/index.js";
 import { openStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/types.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { hostAddress, TcpGreeter } from "./network.js";
 
 const run = promisify(execFile);
 
@@ -26,7 +41,12 @@ export interface ConformanceTarget {
   /** A reason to skip, or false (decided before the suite starts). */
   readonly skip: string | false;
   readonly setup?: () => Promise<void>;
-  readonly executor: () => Executor;
+  /** The executor under test, sandboxed with these settings. */
+  readonly executor: (sandbox: SandboxSettings) => Executor;
+  /** Whether the job sees the host's system paths (bwrap: yes, read-only; a container: its image instead). */
+  readonly seesSystemPaths: boolean;
+  /** Whether the outcome says a SIGKILL was the memory limit's (podman cannot tell). */
+  readonly namesMemoryKills: boolean;
   /** Added to every spec (e.g. the container image). */
   readonly base?: Partial<ExecSpec>;
   /** A spec change that makes the executor unable to start the job. */
@@ -103,20 +123,60 @@ async function mountsMentioning(text: string): Promise<string[]> {
     .filter((line) => line.includes(text));
 }
 
+/** Limits small enough to hit in a test. */
+const TEST_LIMITS = { maxProcesses: 128, memoryMiB: 256, diskMiB: 64 };
+/** What the worker keeps in its state directory; each must stay out of a job's sight. */
+const MARKER = `hangar-marker-${randomBytes(8).toString("hex")}`;
+
+/**
+ * A worker whose config, secrets and state live in stateDir, which the process sandbox
+ * shows the job as a system path (as /etc or /opt would): only hiding keeps them away.
+ */
+function workerState(stateDir: string): { sandbox: SandboxSettings; workDir: string } {
+  const workDir = join(stateDir, "work");
+  mkdirSync(workDir, { recursive: true });
+  const defaults = configSchema.parse({}).worker.sandbox.systemPaths;
+  const config = {
+    worker: {
+      secrets: { token: { file: "token-file" } },
+      sandbox: { ...TEST_LIMITS, systemPaths: [...defaults, stateDir] },
+    },
+  };
+  const configFile = join(stateDir, "hangar.yaml");
+  for (const name of ["hangar.yaml", "token-file", "hangar-queue.sqlite"]) {
+    writeFileSync(join(stateDir, name), `${MARKER}\n`);
+  }
+  mkdirSync(join(stateDir, "hangar-store"));
+  writeFileSync(join(stateDir, "hangar-store", "log"), `${MARKER}\n`);
+  mkdirSync(join(workDir, "job-other"));
+  writeFileSync(join(workDir, "job-other", "secret"), `${MARKER}\n`);
+  writeFileSync(join(stateDir, "visible.txt"), "a system file\n");
+  const sandbox = sandboxSettings(parseConfig(config, configFile, stateDir), workDir);
+  assert.ok(sandbox, "the sandbox is on by default");
+  return { sandbox, workDir };
+}
+
 export function executorConformance(target: ConformanceTarget): void {
   describe(`executor conformance: ${target.name}`, { skip: target.skip }, () => {
     let dir: string;
+    let stateDir: string;
+    let workDir: string;
+    let sandbox: SandboxSettings;
     let executor: Executor;
 
     before(async () => {
       await target.setup?.();
-      executor = target.executor();
       dir = mkdtempSync(join(tmpdir(), "hangar-conformance-"));
+      // The sandbox user must pass through every directory above a job's (bwrap opens it as that user).
+      chmodSync(dir, 0o711);
+      stateDir = join(dir, "state");
+      ({ sandbox, workDir } = workerState(stateDir));
+      executor = target.executor(sandbox);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     function job(script: string, extra: Partial<ExecSpec> = {}) {
-      const base = mkdtempSync(join(dir, "job-"));
+      const base = mkdtempSync(join(workDir, "job-"));
       const paths = {
         checkout: join(base, "checkout"),
         attachments: join(base, "attachments"),
@@ -128,6 +188,8 @@ export function executorConformance(target: ConformanceTarget): void {
         argv: ["/bin/sh", "-c", script],
         checkout: paths.checkout,
         attachments: paths.attachments,
+        jobDir: base,
+        network: false,
         env: {
           PATH: process.env.PATH ?? "/usr/bin:/bin",
           HOME: paths.home,
@@ -244,6 +306,147 @@ export function executorConformance(target: ConformanceTarget): void {
       assert.deepEqual(await target.leftovers(), []);
     });
 
+    describe("sandbox", () => {
+      test("the job sees none of the worker's config, secrets, state or other jobs", async () => {
+        const hostSecret = join(stateDir, "host-secret");
+        writeFileSync(hostSecret, `${MARKER}\n`, { mode: 0o600 });
+        const { spec, paths, output } = job(
+          `cd ${stateDir}; cat visible.txt 2>/dev/null
+          for f in hangar.yaml token-file hangar-queue.sqlite hangar-store/log work/job-other/secret; do cat "$f" 2>/dev/null; done
+          ls work; cat "$OLDPWD/link-to-secret" 2>/dev/null; echo end`,
+        );
+        symlinkSync(hostSecret, join(paths.checkout, "link-to-secret"));
+        const outcome = await executor.run(spec);
+        assert.equal(outcome.kind, "exited", output());
+        assert.doesNotMatch(output(), new RegExp(MARKER), "nothing of the worker's state is readable");
+        assert.doesNotMatch(output(), /job-other/, "other jobs' directories are not visible");
+        assert.match(output(), /end\n$/);
+        if (target.seesSystemPaths)
+          assert.match(output(), /^a system file\n/, "the state directory itself is visible");
+        assert.equal(
+          statSync(hostSecret).uid,
+          0,
+          "a symlink in the job's tree does not hand its target over",
+        );
+      });
+
+      test("the worker's environment and processes are out of sight", async () => {
+        const secret = `worker-env-${randomBytes(8).toString("hex")}`;
+        process.env.HANGAR_TEST_WORKER_SECRET = secret;
+        try {
+          const { spec, output } = job(
+            `cat /proc/${process.pid}/environ; for p in /proc/[0-9]*; do cat $p/environ $p/cmdline; done; echo end`,
+          );
+          await executor.run(spec);
+          assert.match(output(), /end\n$/);
+          assert.doesNotMatch(output(), new RegExp(secret));
+        } finally {
+          delete process.env.HANGAR_TEST_WORKER_SECRET;
+        }
+      });
+
+      test("runs as the sandbox user, with the system read-only", async () => {
+        const { spec, output } = job("id -u; id -g; touch /etc/hangar-probe 2>/dev/null || echo read-only");
+        assert.deepEqual(await executor.run(spec), { kind: "exited", code: 0 });
+        assert.equal(output(), `${sandbox.uid}\n${sandbox.gid}\nread-only\n`);
+      });
+
+      test("the job cannot rewrite the worker's files at the top of its directory", async () => {
+        const { spec, output } = job(
+          'echo 1 > "$JOB_DIR/owner.pid"; rm -f "$JOB_DIR/owner.pid"; echo x > "$JOB_DIR/added"; echo end',
+        );
+        const owner = join(spec.jobDir, "owner.pid");
+        writeFileSync(owner, String(process.pid));
+        await executor.run({ ...spec, env: { ...spec.env, JOB_DIR: spec.jobDir } });
+        assert.match(output(), /end\n$/);
+        assert.equal(readFileSync(owner, "utf8"), String(process.pid));
+        assert.equal(existsSync(join(spec.jobDir, "added")), false);
+      });
+
+      describe("network", () => {
+        let greeter: TcpGreeter;
+        before(async () => {
+          greeter = await TcpGreeter.start(`hello-${randomBytes(6).toString("hex")}`);
+        });
+        after(() => greeter.close());
+        const reach = (host: string) => `busybox nc -w 3 ${host} ${greeter.port} </dev/null; echo "nc=$?"`;
+
+        test("an untrusted job reaches nothing of the host, not even its loopback", async () => {
+          const { spec, output } = job(`${reach("127.0.0.1")}; ${reach(hostAddress())}`);
+          assert.deepEqual(await executor.run(spec), { kind: "exited", code: 0 });
+          assert.doesNotMatch(output(), new RegExp(greeter.greeting));
+          assert.equal(output().match(/nc=[1-9]/g)?.length, 2, output());
+        });
+
+        test("a job with network reaches the host", async () => {
+          const { spec, output } = job(reach(hostAddress()), { network: true });
+          assert.deepEqual(await executor.run(spec), { kind: "exited", code: 0 });
+          assert.match(output(), new RegExp(`${greeter.greeting}\nnc=0`));
+        });
+      });
+
+      test("a setsid child is gone after the job ends", async () => {
+        const token = String(randomInt(100_000, 999_999));
+        const { spec, paths } = job(`setsid sleep ${token} >/dev/null 2>&1 & echo started`);
+        assert.deepEqual(await executor.run(spec), { kind: "exited", code: 0 });
+        await assertNothingLeft(token, paths.checkout);
+      });
+
+      test("a fork bomb is contained: the worker stays up and the next job runs", async () => {
+        const bomb = job("bomb() { bomb | bomb & }; bomb; while :; do sleep 1; done", { timeoutMs: 8000 });
+        const running = executor.run(bomb.spec);
+        await waitUntil("the bomb to hit the process limit", () =>
+          /cannot fork|can't fork|resource temporarily unavailable/i.test(bomb.output()),
+        );
+        const { stdout } = await run("sh", ["-c", "echo the worker can still fork"]);
+        assert.equal(stdout, "the worker can still fork\n");
+        assert.deepEqual(await running, { kind: "timeout" });
+        const next = job("echo next job");
+        assert.deepEqual(await executor.run(next.spec), { kind: "exited", code: 0 });
+        assert.equal(next.output(), "next job\n");
+      });
+
+      test("the disk cap stops a job that writes past it", async () => {
+        const { spec, output } = job(
+          'i=0; while [ $i -lt 20 ]; do dd if=/dev/zero of="$HOME/f$i" bs=1M count=8 2>/dev/null; i=$((i+1)); done; sleep 60',
+        );
+        const outcome = await executor.run(spec);
+        const limit = `the job wrote more than ${TEST_LIMITS.diskMiB} MiB`;
+        assert.deepEqual(outcome, { kind: "signalled", signal: "SIGKILL", limit });
+        assert.match(output(), new RegExp(`Stopped: ${limit}`));
+      });
+
+      test("no single file outgrows the disk cap", async () => {
+        const { spec, paths } = job('dd if=/dev/zero of="$HOME/big" bs=1M count=100 2>/dev/null; echo done');
+        await executor.run(spec);
+        const size = statSync(join(paths.home, "big")).size;
+        assert.ok(size <= TEST_LIMITS.diskMiB * 1024 * 1024, `a ${size}-byte file`);
+      });
+
+      test("the memory limit kills a job that passes it", async () => {
+        const { spec, output } = job("head -c 400000000 /dev/zero | tail -n 1 >/dev/null");
+        const outcome = await executor.run(spec);
+        assert.equal(outcome.kind, "signalled", output());
+        assert.equal(outcome.kind === "signalled" && outcome.signal, "SIGKILL");
+        assert.match(output(), new RegExp(`memory limit of ${TEST_LIMITS.memoryMiB} MiB`));
+        if (target.namesMemoryKills) {
+          const limit = `the job reached its memory limit of ${TEST_LIMITS.memoryMiB} MiB and was killed`;
+          assert.equal(outcome.kind === "signalled" && outcome.limit, limit);
+        }
+      });
+
+      test("/dev/kvm reaches only a job that needs it", {
+        skip: !existsSync("/dev/kvm") && "no /dev/kvm",
+      }, async () => {
+        const withKvm = job("exec 3<>/dev/kvm && echo opened-kvm", { capabilities: ["kvm"] });
+        assert.deepEqual(await executor.run(withKvm.spec), { kind: "exited", code: 0 });
+        assert.equal(withKvm.output(), "opened-kvm\n");
+        const without = job("test -e /dev/kvm || echo no-kvm");
+        assert.deepEqual(await executor.run(without.spec), { kind: "exited", code: 0 });
+        assert.equal(without.output(), "no-kvm\n");
+      });
+    });
+
     describe("through runJob", () => {
       let store: Store;
       let sha: string;
@@ -251,7 +454,6 @@ export function executorConformance(target: ConformanceTarget): void {
       before(async () => {
         store = await openStore({ driver: "fs", dir: join(dir, "store"), publicUrl: "http://127.0.0.1:9/" });
         sha = await demoRepository(join(dir, "repos"), target.base?.image);
-        mkdirSync(join(dir, "work"));
       });
       after(() => store?.close());
 
@@ -265,7 +467,7 @@ export function executorConformance(target: ConformanceTarget): void {
             executor,
             logger: silentLogger(),
             worker: "w1",
-            workDir: join(dir, "work"),
+            workDir,
             cloneBase: join(dir, "repos"),
             secrets: { alpha: "sekrit-alpha", beta: "sekrit-beta" },
             defaultTimeout: 10,

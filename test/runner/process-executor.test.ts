@@ -4,12 +4,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ProcessExecutor } from "../../src/runner/process-executor.js";
+import { BUSYBOX } from "../fixtures/container-image.js";
+import { hasCommand, readable, requireTools } from "../fixtures/tools.js";
 import { executorConformance } from "./executor-conformance.js";
 
+/** Skip reason when the process sandbox's tools are missing (throws in CI). */
+export function processSandboxToolsMissing(): string | false {
+  return requireTools("the process sandbox", [
+    ...["bwrap", "setpriv", "prlimit"].map((tool) => (hasCommand(tool) ? undefined : tool)),
+    readable(BUSYBOX) ? undefined : "busybox (busybox-static)",
+  ]);
+}
+
 executorConformance({
-  name: "process",
-  skip: false,
-  executor: () => new ProcessExecutor(),
+  name: "process (bwrap)",
+  skip: processSandboxToolsMissing(),
+  executor: (sandbox) => new ProcessExecutor({ sandbox }),
+  seesSystemPaths: true,
+  namesMemoryKills: true,
   unstartable: { argv: ["/nonexistent/hangar-no-such-program"] },
   unstartableJob: { command: ["/nonexistent/hangar-no-such-program"] },
   leftovers: async () => [],
@@ -25,6 +37,8 @@ describe("process executor", () => {
       argv: ["/bin/sh", "-c", "true"],
       checkout: dir,
       attachments: dir,
+      jobDir: dir,
+      network: false,
       env: { PATH: "/usr/bin:/bin" },
       timeoutMs: 30_000,
       signal: new AbortController().signal,
