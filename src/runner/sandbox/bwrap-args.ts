@@ -10,9 +10,18 @@
  * the description of the sandbox.
  */
 
+/**
+ * A host path bound at `path` in the sandbox, read from `source`: the path itself, or where
+ * the launcher staged it when the sandbox user cannot reach it (staging.ts).
+ */
+export interface Bind {
+  readonly source: string;
+  readonly path: string;
+}
+
 /** A system path as found on the host: a directory to bind, or a symlink to recreate (/bin -> usr/bin). */
 export type SystemEntry =
-  | { readonly kind: "dir"; readonly path: string }
+  | ({ readonly kind: "dir" } & Bind)
   | { readonly kind: "symlink"; readonly path: string; readonly target: string };
 
 /** A host path to hide: a directory gets an empty read-only tmpfs over it, a file an unreadable stand-in. */
@@ -26,13 +35,13 @@ export interface SandboxPlan {
   readonly gid: number;
   readonly system: readonly SystemEntry[];
   /** Files and directories the job needs read-only at their host path (node, the hangar install). */
-  readonly readOnly: readonly string[];
+  readonly readOnly: readonly Bind[];
   readonly hidden: readonly HiddenEntry[];
   /** The job's own directory: the only writable host directory. */
-  readonly jobDir: string;
+  readonly jobDir: Bind;
   /** Bound read-only over (or beside) the job directory: the job's secrets. */
-  readonly secretsDir?: string;
-  /** /tmp: the job's own tmp directory when it has one outside /tmp, else a tmpfs of this size. */
+  readonly secretsDir?: Bind;
+  /** /tmp: the job's own tmp directory (its source) when it has one outside /tmp, else a tmpfs of this size. */
   readonly tmp: { readonly bind: string } | { readonly tmpfsBytes: number };
   /** Whether /var/tmp must be made (a symlink to /tmp): no system path provides it. */
   readonly varTmpLink: boolean;
@@ -70,11 +79,12 @@ const namespaces = (plan: SandboxPlan): string[] => [
 /** The host's system directories, read-only; merged-/usr symlinks recreated, not followed. */
 const system = (plan: SandboxPlan): string[] =>
   plan.system.flatMap((entry) =>
-    entry.kind === "dir" ? ["--ro-bind", entry.path, entry.path] : ["--symlink", entry.target, entry.path],
+    entry.kind === "dir" ? ["--ro-bind", entry.source, entry.path] : ["--symlink", entry.target, entry.path],
   );
 
 /** node and the hangar CLI a job may call ($HANGAR_NODE, $HANGAR_CLI), read-only. */
-const readOnly = (plan: SandboxPlan): string[] => plan.readOnly.flatMap((path) => ["--ro-bind", path, path]);
+const readOnly = (plan: SandboxPlan): string[] =>
+  plan.readOnly.flatMap((bind) => ["--ro-bind", bind.source, bind.path]);
 
 const kernelFilesystems = (plan: SandboxPlan): string[] => [
   // A minimal /dev (null, zero, random, tty, pts, shm), not the host's.
@@ -111,10 +121,10 @@ const jobFiles = (plan: SandboxPlan): string[] => [
   // The job's directory at its host path (checkout, home, attachments, tmp): paths in its
   // environment mean the same inside and out. Bound after the hiding, which may cover workDir.
   "--bind",
-  plan.jobDir,
-  plan.jobDir,
+  plan.jobDir.source,
+  plan.jobDir.path,
   // Its secrets, if it has any, read-only even though they are inside the job directory.
-  ...(plan.secretsDir ? ["--ro-bind", plan.secretsDir, plan.secretsDir] : []),
+  ...(plan.secretsDir ? ["--ro-bind", plan.secretsDir.source, plan.secretsDir.path] : []),
 ];
 
 const network = (plan: SandboxPlan): string[] =>

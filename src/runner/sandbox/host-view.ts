@@ -8,8 +8,9 @@ import { lstat, readlink, realpath, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ExecSpec } from "../executor.js";
-import type { HiddenEntry, SandboxPlan, SystemEntry } from "./bwrap-args.js";
+import type { Bind, HiddenEntry, SandboxPlan, SystemEntry } from "./bwrap-args.js";
 import type { SandboxSettings } from "./settings.js";
+import { type StagedSource, Staging } from "./staging.js";
 
 export const KVM_DEVICE = "/dev/kvm";
 const RESOLV_CONF = "/etc/resolv.conf";
@@ -49,17 +50,23 @@ export function hangarInstall(): string[] {
   return ["dist", "node_modules", "package.json"].map((name) => join(root, name)).filter(existsSync);
 }
 
-async function systemEntries(paths: readonly string[]): Promise<SystemEntry[]> {
+async function systemEntries(paths: readonly string[], staging: Staging): Promise<SystemEntry[]> {
   const entries: SystemEntry[] = [];
   for (const path of paths) {
     const info = await lstat(path).catch(() => undefined);
     if (info === undefined) continue;
     // Merged /usr: /bin -> usr/bin is recreated as a link, so /bin/sh still means /usr/bin/sh.
     entries.push(
-      info.isSymbolicLink() ? { kind: "symlink", path, target: await readlink(path) } : { kind: "dir", path },
+      info.isSymbolicLink()
+        ? { kind: "symlink", path, target: await readlink(path) }
+        : { kind: "dir", path, source: await staging.source(path) },
     );
   }
   return entries;
+}
+
+async function bind(path: string, staging: Staging): Promise<Bind> {
+  return { path, source: await staging.source(path) };
 }
 
 async function visibleTrees(paths: readonly string[]): Promise<VisibleTree[]> {
@@ -110,9 +117,13 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** The job's own tmp directory, bound at /tmp, unless the job directory itself lies under /tmp. */
-async function tmpPlan(spec: ExecSpec, settings: SandboxSettings): Promise<SandboxPlan["tmp"]> {
+async function tmpPlan(
+  spec: ExecSpec,
+  settings: SandboxSettings,
+  staging: Staging,
+): Promise<SandboxPlan["tmp"]> {
   const own = join(spec.jobDir, "tmp");
-  if (!isInside(spec.jobDir, "/tmp") && (await isDirectory(own))) return { bind: own };
+  if (!isInside(spec.jobDir, "/tmp") && (await isDirectory(own))) return { bind: await staging.source(own) };
   return { tmpfsBytes: Math.min(settings.diskMiB, settings.memoryMiB) * 1024 * 1024 };
 }
 
@@ -120,6 +131,8 @@ export interface HostView {
   readonly plan: SandboxPlan;
   /** Supplementary groups the job keeps (the group of /dev/kvm, for jobs that need it). */
   readonly groups: readonly number[];
+  /** Sources the launcher must mount where the sandbox user can reach them. */
+  readonly staged: readonly StagedSource[];
 }
 
 export async function planSandbox(
@@ -127,23 +140,29 @@ export async function planSandbox(
   settings: SandboxSettings,
   env: Readonly<Record<string, string>>,
 ): Promise<HostView> {
-  const system = await systemEntries(settings.systemPaths);
+  const kvm = spec.capabilities?.includes("kvm") === true && existsSync(KVM_DEVICE);
+  const kvmGroup = kvm ? (await stat(KVM_DEVICE)).gid : 0;
+  // Group root would open far more than /dev/kvm: then the device's other permission bits decide.
+  const groups = kvmGroup !== 0 ? [kvmGroup] : [];
+  const staging = new Staging({ uid: settings.uid, gid: settings.gid, groups });
+  // The job directory first: its tmp and secrets are then read through the same staged mount.
+  const jobDir = await bind(spec.jobDir, staging);
+  const system = await systemEntries(settings.systemPaths, staging);
   const systemDirs = await visibleTrees(system.filter((e) => e.kind === "dir").map((e) => e.path));
-  const needed = [process.execPath, ...hangarInstall()];
-  const readOnly: string[] = [];
-  for (const path of needed) {
+  const readOnlyPaths: string[] = [];
+  for (const path of [process.execPath, ...hangarInstall()]) {
     const real = await realpathOrUndefined(path);
-    if (real !== undefined && !systemDirs.some((tree) => isInside(real, tree.real))) readOnly.push(path);
+    if (real !== undefined && !systemDirs.some((tree) => isInside(real, tree.real))) readOnlyPaths.push(path);
   }
-  const visible = [...systemDirs, ...(await visibleTrees(readOnly))];
+  const readOnly: Bind[] = [];
+  for (const path of readOnlyPaths) readOnly.push(await bind(path, staging));
+  const visible = [...systemDirs, ...(await visibleTrees(readOnlyPaths))];
   const own = [spec.jobDir, ...(spec.secretsDir ? [spec.secretsDir] : [])];
   const ownReal = (await Promise.all(own.map(realpathOrUndefined))).filter((p) => p !== undefined);
   // Other jobs' directories are the job directory's siblings: hidden with the rest of workDir.
   // A /var/tmp of the host (when /var is a system path) is the host's, not the job's.
   const candidates = [...settings.hide, dirname(spec.jobDir), "/var/tmp"];
   const hidden = await hiddenEntries(candidates, visible, ownReal);
-  const kvm = spec.capabilities?.includes("kvm") === true && existsSync(KVM_DEVICE);
-  const kvmGroup = kvm ? (await stat(KVM_DEVICE)).gid : 0;
   const resolvConf = spec.network ? await resolvConfTarget(visible) : undefined;
   const plan: SandboxPlan = {
     uid: settings.uid,
@@ -151,9 +170,9 @@ export async function planSandbox(
     system,
     readOnly,
     hidden,
-    jobDir: spec.jobDir,
-    ...(spec.secretsDir ? { secretsDir: spec.secretsDir } : {}),
-    tmp: await tmpPlan(spec, settings),
+    jobDir,
+    ...(spec.secretsDir ? { secretsDir: await bind(spec.secretsDir, staging) } : {}),
+    tmp: await tmpPlan(spec, settings, staging),
     varTmpLink: !visible.some((tree) => isInside("/var/tmp", tree.path)),
     ...(resolvConf ? { resolvConf } : {}),
     network: spec.network,
@@ -161,6 +180,5 @@ export async function planSandbox(
     chdir: spec.checkout,
     env,
   };
-  // Group root would open far more than /dev/kvm: then the device's other permission bits decide.
-  return { plan, groups: kvmGroup !== 0 ? [kvmGroup] : [] };
+  return { plan, groups, staged: staging.staged };
 }

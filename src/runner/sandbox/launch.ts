@@ -2,6 +2,9 @@
  * The command line that starts a sandboxed job, outermost first:
  *
  *   sh (root)   joins the job's cgroups, then execs
+ *   [unshare + sh, only when a bind source is out of the sandbox user's
+ *               reach: a private mount namespace where it is staged
+ *               (staging.ts)]
  *   prlimit     RLIMIT_FSIZE (no file beyond the disk cap), no core files,
  *               RLIMIT_NPROC where there are no cgroups
  *   setpriv     becomes the sandbox uid/gid, drops every other group (but
@@ -17,6 +20,7 @@ import { bwrapArguments } from "./bwrap-args.js";
 import type { JobCgroup } from "./cgroup.js";
 import type { HostView } from "./host-view.js";
 import type { SandboxSettings } from "./settings.js";
+import type { StagedSource } from "./staging.js";
 
 /** Where bwrap reads its arguments (NUL-separated). */
 export const ARGS_FD = 3;
@@ -29,6 +33,7 @@ export const MISSING = "missing";
 export const LAUNCH_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } as const;
 
 const JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+const STAGE = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"';
 const STUB = `if command -v -- "$1" >/dev/null; then printf ${STARTED} >&${STATUS_FD}; else printf ${MISSING} >&${STATUS_FD}; exit 127; fi; exec ${STATUS_FD}>&-; exec "$@"`;
 
 export interface SandboxLaunch {
@@ -36,6 +41,24 @@ export interface SandboxLaunch {
   readonly args: string[];
   /** To write, NUL-terminated each, into ARGS_FD. */
   readonly bwrapArgs: string[];
+}
+
+/** A private mount namespace with each staged source mounted at its mount point; nothing without any. */
+function stage(staged: readonly StagedSource[]): string[] {
+  if (staged.length === 0) return [];
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "-c",
+    STAGE,
+    "hangar-stage",
+    ...staged.flatMap((s) => [s.source, s.mountPoint]),
+    "--",
+  ];
 }
 
 export function sandboxLaunch(options: {
@@ -58,6 +81,7 @@ export function sandboxLaunch(options: {
     "hangar-sandbox",
     ...(options.cgroup?.procsFiles ?? []),
     "--",
+    ...stage(view.staged),
     "prlimit",
     ...limits,
     "--",

@@ -26,7 +26,7 @@ export async function missingTools(bwrap: string): Promise<string | undefined> {
   if ((await findExecutable(bwrap)) === undefined) {
     return `the job sandbox needs bubblewrap, but ${bwrap} is not installed: install the bubblewrap package, or set worker.sandbox.mode: none to run jobs unsandboxed (not for untrusted code)`;
   }
-  for (const tool of ["setpriv", "prlimit"]) {
+  for (const tool of ["setpriv", "prlimit", "unshare", "mount"]) {
     if ((await findExecutable(tool)) === undefined) {
       return `the job sandbox needs ${tool}, which is not installed: install the util-linux package, or set worker.sandbox.mode: none to run jobs unsandboxed (not for untrusted code)`;
     }
