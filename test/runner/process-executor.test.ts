@@ -4,17 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ProcessExecutor } from "../../src/runner/process-executor.js";
-import { BUSYBOX } from "../fixtures/container-image.js";
-import { hasCommand, readable, requireTools } from "../fixtures/tools.js";
 import { executorConformance } from "./executor-conformance.js";
-
-/** Skip reason when the process sandbox's tools are missing (throws in CI). */
-export function processSandboxToolsMissing(): string | false {
-  return requireTools("the process sandbox", [
-    ...["bwrap", "setpriv", "prlimit"].map((tool) => (hasCommand(tool) ? undefined : tool)),
-    readable(BUSYBOX) ? undefined : "busybox (busybox-static)",
-  ]);
-}
+import { processSandboxToolsMissing } from "./sandbox-tools.js";
 
 executorConformance({
   name: "process (bwrap)",
