@@ -208,12 +208,7 @@ async function checkoutCommandSubject(
   if (!subject || subject.repo === job.repo) return undefined;
   const dir = join(checkout, COMMAND_DIR);
   // git init would follow a symlink the commit put there, and check out into its target.
-  if (
-    await lstat(dir).then(
-      () => true,
-      () => false,
-    )
-  ) {
+  if (await lstat(dir).catch(() => undefined)) {
     throw new JobFailure(`the repository has ${COMMAND_DIR}, which hangar needs for the command repository`);
   }
   await checkoutRepository(deps, subject.repo, subject.sha ?? subject.branch ?? "HEAD", null, dir);
@@ -236,7 +231,13 @@ async function uploadAttachments(log: LogStreamer, dir: string): Promise<void> {
       await file.close();
       continue;
     }
-    await log.attach(relative(dir, path), file.createReadStream());
+    const stream = file.createReadStream();
+    try {
+      await log.attach(relative(dir, path), stream);
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
   }
 }
 
@@ -283,7 +284,7 @@ export async function runJob(
     deps.forge.postStatus(job.repo, job.sha, {
       context: job.context,
       state,
-      description,
+      description: stream.mask(description),
       target_url: stream.url,
     });
 

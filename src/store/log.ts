@@ -129,6 +129,11 @@ export class LogStreamer {
     this.scheduleStatus();
   }
 
+  /** A text that leaves the job elsewhere (a status description), masked like the log. */
+  mask(text: string): string {
+    return this.masker.maskString(text);
+  }
+
   /** The viewer page, for the status link. */
   get url(): string {
     return this.store.url(`${this.slug}/log.html`);
