@@ -5,15 +5,22 @@
  * it by name and boots it with QEMU (KVM when the worker has it, TCG
  * otherwise). Then a byte of the stored image is flipped, and the download
  * must reject it.
+ *
+ * Jobs run sandboxed: they see no directory of the deployment, so the store
+ * (the deployment's and the jobs') is an S3 server they reach over the
+ * network, as a trusted job of a real deployment reaches its object store.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
 import type { ConfigInput } from "../../src/config/index.js";
+import { probeKvm } from "../../src/runner/capabilities/index.js";
 import { BUSYBOX } from "../fixtures/container-image.js";
 import { hasCommand, readable, requireTools } from "../fixtures/tools.js";
+import { S3RVER_CREDENTIALS, type S3Server, startS3rver } from "../store/s3rver.js";
 import { type Deployment, isFinal, sh, startDeployment, waitForStatuses } from "./harness.js";
 
 const GUEST_LINE = "hangar-vm-e2e: the guest says hello";
@@ -57,37 +64,48 @@ const skip = requireTools("the VM end-to-end test", [
     : "a kernel in /boot (linux-image-amd64)",
 ]);
 
+const BUCKET = "hangar-vm";
+
 describe("a VM image built by one job and booted by another", { skip }, () => {
+  let s3: S3Server;
   let deployment: Deployment;
+  let probeDir: string | undefined;
 
   before(async () => {
-    const job = { secrets: [STORE_SECRET], env: { GUEST_LINE }, timeout: 10 };
+    // Where KVM works (the worker's own probe says so), the jobs ask for it and get /dev/kvm in their sandbox.
+    probeDir = mkdtempSync(join(tmpdir(), "hangar-vm-probe-"));
+    const probe = await probeKvm({ cacheDir: probeDir, timeoutMs: 60_000 });
+    const KVM = probe.available ? ["kvm"] : [];
+    s3 = await startS3rver();
+    const store = {
+      driver: "s3" as const,
+      s3: { url: await s3.bucket(BUCKET), ...S3RVER_CREDENTIALS, acl: "public-read" as const },
+    };
+    const job = { secrets: [STORE_SECRET], env: { GUEST_LINE }, timeout: 10, capabilities: KVM };
     deployment = await startDeployment({
-      worker: { name: "vm-worker" },
+      worker: { name: "vm-worker", capabilities: KVM },
       projects: {
         "acme/images": { branches: { main: [{ name: "image-build", ...job }] } },
         "acme/vm-test": { branches: { main: [{ name: "boot", ...job }] } },
       },
       trust: { users: ["alice"] },
+      store,
     });
     // The worker hands trusted jobs a store config as a secret; it names the deployment's own store.
     await deployment.kill();
     const config = parse(readFileSync(deployment.configFile, "utf8")) as ConfigInput;
-    const storeDir = join(deployment.dir, "store");
-    writeFileSync(
-      join(deployment.dir, "job-store.yaml"),
-      stringify({ store: { driver: "fs", fs: { dir: storeDir } } }),
-      {
-        mode: 0o600,
-      },
-    );
+    writeFileSync(join(deployment.dir, "job-store.yaml"), stringify({ store }), { mode: 0o600 });
     const worker = { ...config.worker, secrets: { [STORE_SECRET]: { file: "job-store.yaml" } } };
     writeFileSync(deployment.configFile, stringify({ ...config, worker }));
     await deployment.restart();
     await deployment.emulator.createRepo({ repo: "acme/images", files: { ".hangar/run": sh(BUILD) } });
     await deployment.emulator.createRepo({ repo: "acme/vm-test", files: { ".hangar/run": sh(BOOT) } });
   });
-  after(() => deployment?.stop());
+  after(async () => {
+    await deployment?.stop();
+    await s3?.close();
+    if (probeDir) rmSync(probeDir, { recursive: true, force: true });
+  });
 
   async function runPull(repo: string, context: string) {
     const pull = await deployment.emulator.openPull({
@@ -120,8 +138,11 @@ describe("a VM image built by one job and booted by another", { skip }, () => {
   });
 
   test("after a byte of the stored image flips, the boot job's download rejects it", async () => {
-    const images = join(deployment.dir, "store", "images");
-    const object = readdirSync(images).find((name) => name.startsWith("tiny-vm-"));
+    // s3rver keeps each object in a file of its own, named after the key.
+    const images = join(s3.dir, BUCKET, "images");
+    const object = readdirSync(images).find(
+      (name) => name.startsWith("tiny-vm-") && name.endsWith("._S3rver_object"),
+    );
     assert.ok(object, "the image is in the store");
     const path = join(images, object);
     const bytes = readFileSync(path);
