@@ -8,12 +8,19 @@ import { backends } from "./backends.js";
 import { dashboardPages } from "./dashboard-pages.js";
 import { dispatchLatency } from "./dispatch.js";
 import { s3Transfer } from "./s3-transfer.js";
+import { sandboxStart } from "./sandbox-start.js";
 import { formatTable } from "./table.js";
 import type { BenchRow, BenchSection } from "./types.js";
 import { webhookIngest } from "./webhook-ingest.js";
 
 /** In the order they run. */
-const sections: readonly BenchSection[] = [webhookIngest, dispatchLatency, s3Transfer, dashboardPages];
+const sections: readonly BenchSection[] = [
+  webhookIngest,
+  dispatchLatency,
+  sandboxStart,
+  s3Transfer,
+  dashboardPages,
+];
 
 const { values } = parseArgs({
   options: {
