@@ -5,11 +5,22 @@
  * what a job sees and can do.
  */
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { parseConfig } from "../../src/config/index.js";
 import type { ExecSpec } from "../../src/runner/executor.js";
 import { createExecutor } from "../../src/runner/executors.js";
@@ -19,6 +30,9 @@ import { Cgroups } from "../../src/runner/sandbox/cgroup.js";
 import { planSandbox } from "../../src/runner/sandbox/host-view.js";
 import { bwrapArguments, hangarStatePaths, sandboxSettings } from "../../src/runner/sandbox/index.js";
 import { createLogger } from "../../src/util/logger.js";
+
+const run = promisify(execFile);
+
 import { waitUntil } from "./executor-conformance.js";
 import { processSandboxToolsMissing } from "./sandbox-tools.js";
 
@@ -187,6 +201,49 @@ describe("process sandbox", { skip: processSandboxToolsMissing() }, () => {
     assert.match(warning?.msg ?? "", /UNSANDBOXED/);
   });
 
+  test("a worker that is not root still runs its jobs in namespaces, as its own user", async () => {
+    const uid = 4242;
+    const home = mkdtempSync(join(tmpdir(), "hangar-sandbox-user-"));
+    try {
+      chownSync(home, uid, uid);
+      const executor = new URL("../../src/runner/process-executor.js", import.meta.url).href;
+      const script = `
+        import { mkdirSync, mkdtempSync } from "node:fs";
+        import { ProcessExecutor } from ${JSON.stringify(executor)};
+        const jobDir = mkdtempSync(${JSON.stringify(`${home}/job-`)});
+        for (const sub of ["checkout", "attachments"]) mkdirSync(jobDir + "/" + sub);
+        const settings = ${JSON.stringify(defaultSettings())};
+        let output = "";
+        const outcome = await new ProcessExecutor({ sandbox: settings }).run({
+          argv: ["/bin/sh", "-c", "id -u; ls -d /proc/[0-9]* | wc -l"],
+          checkout: jobDir + "/checkout", attachments: jobDir + "/attachments", jobDir, network: false,
+          env: { PATH: "/usr/bin:/bin" }, timeoutMs: 30000, signal: new AbortController().signal,
+          onOutput: (chunk) => { output += chunk; },
+        });
+        process.stdout.write(JSON.stringify({ outcome, output }));`;
+      const { stdout } = await run(
+        "setpriv",
+        [
+          `--reuid=${uid}`,
+          `--regid=${uid}`,
+          "--clear-groups",
+          process.execPath,
+          "--input-type=module",
+          "-e",
+          script,
+        ],
+        { cwd: home, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home } },
+      );
+      const { outcome, output } = JSON.parse(stdout) as { outcome: unknown; output: string };
+      assert.deepEqual(outcome, { kind: "exited", code: 0 });
+      const [id, processes] = output.trim().split("\n");
+      assert.equal(id, String(uid));
+      assert.ok(Number(processes) < 5, `a PID namespace of its own (${processes} processes)`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   test("a job's cgroups are removed when it ends", async (t) => {
     const cgroups = await Cgroups.probe();
     if (!(cgroups instanceof Cgroups)) return t.skip(`cgroups not writable here: ${cgroups.unavailable}`);
@@ -200,7 +257,7 @@ describe("process sandbox", { skip: processSandboxToolsMissing() }, () => {
     await waitUntil("the job's cgroup", () => mine().length === 1);
     const group = join(parent, mine()[0] ?? "");
     assert.equal(readFileSync(join(group, "pids.max"), "utf8").trim(), String(settings.maxProcesses));
-    assert.notEqual(readFileSync(join(group, "cgroup.procs"), "utf8").trim(), "", "the job runs in it");
+    await waitUntil("the job in it", () => readFileSync(join(group, "cgroup.procs"), "utf8").trim() !== "");
     writeFileSync(join(spec.checkout, "go"), "");
     assert.deepEqual(await running, { kind: "exited", code: 0 });
     assert.deepEqual(mine(), []);

@@ -9,7 +9,8 @@
  * move itself into a leaf), the caller falls back to RLIMIT_NPROC.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isProcessAlive } from "../../util/process.js";
 
@@ -125,6 +126,8 @@ export class Cgroups {
       const parent = join(ROOT, controller, path, GROUP);
       try {
         await mkdir(parent, { recursive: true });
+        // It may exist already (made by another worker) without being ours to write.
+        await access(parent, constants.W_OK);
       } catch (error) {
         return { unavailable: `cannot create ${parent} (${(error as NodeJS.ErrnoException).code})` };
       }

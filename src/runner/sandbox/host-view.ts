@@ -135,15 +135,17 @@ export interface HostView {
   readonly staged: readonly StagedSource[];
 }
 
+/** switchUser false: the job keeps the worker's user and groups (it is not root). */
 export async function planSandbox(
   spec: ExecSpec,
   settings: SandboxSettings,
   env: Readonly<Record<string, string>>,
+  switchUser = true,
 ): Promise<HostView> {
   const kvm = spec.capabilities?.includes("kvm") === true && existsSync(KVM_DEVICE);
   const kvmGroup = kvm ? (await stat(KVM_DEVICE)).gid : 0;
   // Group root would open far more than /dev/kvm: then the device's other permission bits decide.
-  const groups = kvmGroup !== 0 ? [kvmGroup] : [];
+  const groups = switchUser ? (kvmGroup !== 0 ? [kvmGroup] : []) : (process.getgroups?.() ?? []);
   const staging = new Staging({ uid: settings.uid, gid: settings.gid, groups });
   // The job directory first: its tmp and secrets are then read through the same staged mount.
   const jobDir = await bind(spec.jobDir, staging);

@@ -26,6 +26,21 @@ export async function handOverJobDir(
   owner: { readonly uid: number; readonly gid: number },
   secretsDir?: string,
 ): Promise<void> {
+  try {
+    await handOver(jobDir, owner, secretsDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+    throw new Error(
+      `handing the job directory to uid ${owner.uid} needs a worker running as root (or worker.sandbox.mode: none): ${(error as Error).message}`,
+    );
+  }
+}
+
+async function handOver(
+  jobDir: string,
+  owner: { readonly uid: number; readonly gid: number },
+  secretsDir?: string,
+): Promise<void> {
   await chmod(jobDir, 0o711);
   for (const entry of await readdir(jobDir, { withFileTypes: true })) {
     if (entry.isDirectory()) await chownTree(join(jobDir, entry.name), owner.uid, owner.gid);

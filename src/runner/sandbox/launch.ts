@@ -8,7 +8,8 @@
  *   prlimit     RLIMIT_FSIZE (no file beyond the disk cap), no core files,
  *               RLIMIT_NPROC where there are no cgroups
  *   setpriv     becomes the sandbox uid/gid, drops every other group (but
- *               /dev/kvm's for KVM jobs) and sets no_new_privs
+ *               /dev/kvm's for KVM jobs) and sets no_new_privs (a worker
+ *               that is not root keeps its own user: only no_new_privs)
  *   bwrap       builds the sandbox (bwrap-args.ts; its arguments come through
  *               fd 3, so nothing of the job's environment shows in `ps`)
  *   sh (job)    inside: says on fd 4 that the sandbox is up and whether the
@@ -66,6 +67,8 @@ export function sandboxLaunch(options: {
   readonly view: HostView;
   readonly argv: readonly string[];
   readonly cgroup?: JobCgroup;
+  /** False when the worker is not root: the job then runs as the worker's user. */
+  readonly switchUser: boolean;
 }): SandboxLaunch {
   const { settings, view } = options;
   const fileBytes = settings.diskMiB * 1024 * 1024;
@@ -75,6 +78,7 @@ export function sandboxLaunch(options: {
     ...(options.cgroup ? [] : [`--nproc=${settings.maxProcesses}`]),
   ];
   const groups = view.groups.length > 0 ? [`--groups=${view.groups.join(",")}`] : ["--clear-groups"];
+  const user = options.switchUser ? [`--reuid=${settings.uid}`, `--regid=${settings.gid}`, ...groups] : [];
   const args = [
     "-c",
     JOIN_CGROUPS,
@@ -86,9 +90,7 @@ export function sandboxLaunch(options: {
     ...limits,
     "--",
     "setpriv",
-    `--reuid=${settings.uid}`,
-    `--regid=${settings.gid}`,
-    ...groups,
+    ...user,
     "--no-new-privs",
     "--",
     settings.bwrap,

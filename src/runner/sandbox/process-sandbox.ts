@@ -49,14 +49,24 @@ function notStartedReason(status: string, argv0: string, before: string, uid: nu
 
 export class ProcessSandbox {
   private readonly logger: Logger;
+  private readonly settings: SandboxSettings;
+  /** Whether jobs run as the sandbox user: only a worker running as root can switch to it. */
+  private readonly switchUser: boolean;
   private cgroups: Promise<Cgroups | undefined> | undefined;
   private toolsFound = false;
 
-  constructor(
-    private readonly settings: SandboxSettings,
-    logger?: Logger,
-  ) {
+  constructor(settings: SandboxSettings, logger?: Logger) {
     this.logger = logger ?? silentLogger();
+    const uid = process.getuid?.() ?? 0;
+    this.switchUser = uid === 0;
+    // Not root (a developer's `hangar local`): the namespaces still hold, the uid is the worker's.
+    this.settings = this.switchUser ? settings : { ...settings, uid, gid: process.getgid?.() ?? uid };
+    if (!this.switchUser) {
+      this.logger.warn(
+        { uid, sandboxUid: settings.uid },
+        "job sandbox: the worker is not root, so jobs run in their namespaces as the worker's own user, not as the sandbox user",
+      );
+    }
   }
 
   private get limits(): JobLimits {
@@ -85,9 +95,9 @@ export class ProcessSandbox {
     let cgroup: JobCgroup | undefined;
     let view: HostView;
     try {
-      await handOverJobDir(spec.jobDir, this.settings, spec.secretsDir);
+      if (this.switchUser) await handOverJobDir(spec.jobDir, this.settings, spec.secretsDir);
       const env = { ...spec.env, ...(spec.secretsDir ? { HANGAR_SECRETS_DIR: spec.secretsDir } : {}) };
-      view = await planSandbox(spec, this.settings, env);
+      view = await planSandbox(spec, this.settings, env, this.switchUser);
       cgroup = await (await this.jobCgroups())?.create(this.limits);
     } catch (error) {
       return { kind: "not-started", reason: `cannot prepare the job sandbox: ${errorMessage(error)}` };
@@ -107,6 +117,7 @@ export class ProcessSandbox {
       view,
       argv: spec.argv,
       ...(cgroup ? { cgroup } : {}),
+      switchUser: this.switchUser,
     });
     const child = spawn(launch.file, launch.args, {
       cwd: "/",
