@@ -1,8 +1,10 @@
 /**
  * The SQLite queue backend: one database file shared by every process of a
  * machine (the webhook publishes, workers consume). See schema.ts for the
- * durability choice, wake.ts for how consumers learn of new entries and
- * reclaim.ts for how the entries of dead consumers come back.
+ * durability choice, publish.ts for how publishes are committed (group
+ * commit), checkpoint.ts for where the WAL is checkpointed, wake.ts for how
+ * consumers learn of new entries and reclaim.ts for how the entries of dead
+ * consumers come back.
  */
 import { errorMessage } from "../../util/errors.js";
 import { type Logger, silentLogger } from "../../util/logger.js";
@@ -18,13 +20,14 @@ import {
   type QueueKind,
   type QueueLayout,
 } from "../types.js";
+import { Checkpointer } from "./checkpoint.js";
 import { type ClaimEntries, prepareClaimEntries } from "./claim.js";
 import { SqliteConsumer } from "./consumer.js";
 import type { LeaseOperations } from "./delivery.js";
 import { newIdentity, type OwnerIdentity } from "./identity.js";
 import { type InspectQueue, prepareInspectQueue } from "./inspect.js";
 import { type OwnerStatements, prepareOwnerStatements } from "./owners.js";
-import { GroupCommit } from "./publish.js";
+import { GroupCommit, type NewEntry, prepareInsertBatch } from "./publish.js";
 import { type PurgeQueue, preparePurgeQueue } from "./purge.js";
 import { prepareReclaimDeadLeases, type ReclaimDeadLeases, type ReclaimResult } from "./reclaim.js";
 import { prepareReleaseStatements, type ReleaseStatements } from "./release.js";
@@ -76,6 +79,7 @@ export class SqliteQueueBackend implements QueueBackend {
   private readonly timers: NodeJS.Timeout[];
   private readonly leases: LeaseOperations;
   private readonly groupCommit: GroupCommit;
+  private readonly checkpointer: Checkpointer;
   private isClosed = false;
 
   constructor(options: SqliteQueueOptions) {
@@ -88,9 +92,10 @@ export class SqliteQueueBackend implements QueueBackend {
       this.wakeup = new Wakeup(options.path, (error) =>
         this.logger.warn({ error: errorMessage(error) }, "watching for queue wake-ups failed"),
       );
-      this.groupCommit = new GroupCommit(this.db, (queues) => {
-        for (const queue of queues) this.wakeup.notify(queue);
-      });
+      this.checkpointer = new Checkpointer(this.db, { path: options.path }, (error) =>
+        this.logger.warn({ error: errorMessage(error) }, "checkpointing the queue's WAL failed"),
+      );
+      this.groupCommit = new GroupCommit(prepareInsertBatch(this.db), (batch) => this.committed(batch));
     } catch (error) {
       this.db.close();
       throw error;
@@ -155,8 +160,9 @@ export class SqliteQueueBackend implements QueueBackend {
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    // Publishes already accepted commit before the database goes away.
-    this.groupCommit.flush();
+    // Publishes already made commit before the database goes away.
+    await this.groupCommit.flush();
+    await this.checkpointer.close();
     for (const timer of this.timers) clearInterval(timer);
     for (const consumer of [...this.consumers]) await consumer.cancel();
     try {
@@ -233,7 +239,20 @@ export class SqliteQueueBackend implements QueueBackend {
     };
   }
 
+  /** After a group commit: wake the consumers of each queue that got entries. */
+  private committed(batch: readonly NewEntry[]): void {
+    let bytes = 0;
+    const queues = new Set<string>();
+    for (const entry of batch) {
+      bytes += entry.body.length;
+      queues.add(entry.queue);
+    }
+    for (const queue of queues) this.wakeup.notify(queue);
+    this.checkpointer.committed(bytes);
+  }
+
   private poll(): void {
+    this.checkpointer.tick();
     this.reclaimQuietly();
     for (const consumer of this.consumers) consumer.schedule();
   }
