@@ -31,6 +31,10 @@ export interface LoadResult {
   readonly okPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Every measured request's time, sorted, for combining runs. */
+  readonly latencies: Float64Array;
+  /** The measured window, from its start to the last answer. */
+  readonly elapsedMs: number;
 }
 
 function send(agent: Agent, url: URL, req: LoadRequest): Promise<number> {
@@ -89,13 +93,46 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
 
   const sorted = Float64Array.from(latencies).sort();
+  const elapsedMs = lastAnswer - measureFrom;
   return {
     requests: latencies.length,
     ok,
     totalOk,
     failures,
-    okPerSecond: ok / ((lastAnswer - measureFrom) / 1000),
+    okPerSecond: ok / (elapsedMs / 1000),
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
+    latencies: sorted,
+    elapsedMs,
+  };
+}
+
+/** Several runs against one server as if they were one: rates over the summed windows, percentiles over all requests. */
+export function combineLoads(results: readonly LoadResult[]): LoadResult {
+  const failures = new Map<string, number>();
+  for (const result of results) {
+    for (const [what, count] of result.failures) failures.set(what, (failures.get(what) ?? 0) + count);
+  }
+  const sum = (pick: (result: LoadResult) => number): number =>
+    results.reduce((total, result) => total + pick(result), 0);
+  const latencies = new Float64Array(sum((r) => r.latencies.length));
+  let at = 0;
+  for (const result of results) {
+    latencies.set(result.latencies, at);
+    at += result.latencies.length;
+  }
+  latencies.sort();
+  const elapsedMs = sum((r) => r.elapsedMs);
+  const ok = sum((r) => r.ok);
+  return {
+    requests: latencies.length,
+    ok,
+    totalOk: sum((r) => r.totalOk),
+    failures,
+    okPerSecond: ok / (elapsedMs / 1000),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    latencies,
+    elapsedMs,
   };
 }

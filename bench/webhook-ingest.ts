@@ -5,7 +5,8 @@
  * against a bare Node HTTP server that only checks the HMAC (hmac-server.ts):
  * what the wire and the signature alone allow on this machine right now. The
  * webhook rows give their rate as a ratio to it, which stays comparable on a
- * busy machine where the absolute figures do not.
+ * busy machine where the absolute figures do not. The two take turns in
+ * short slices within the row's duration, both servers up throughout.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
@@ -18,12 +19,15 @@ import { type ConfigInput, loadConfigFile } from "../src/config/index.js";
 import { samplePullRequestEvent } from "../src/emulator/payloads.js";
 import { openConfiguredQueue } from "../src/queue/from-config.js";
 import { silentLogger } from "../src/util/logger.js";
-import { type LoadResult, runLoad } from "./http-load.js";
+import { combineLoads, type LoadResult, runLoad } from "./http-load.js";
 import type { BenchBackend, BenchOptions, BenchRow, BenchSection } from "./types.js";
 
 const CONCURRENCIES = [1, 16] as const;
 /** The concurrency the reference is measured at (the goal is stated there). */
 const REFERENCE_CONCURRENCY = 16;
+/** Turns each of the reference and hangar get within a row's duration. */
+const SLICES = 5;
+const SLICE_WARMUP_MS = 300;
 const SERVER_SCRIPT = fileURLToPath(new URL("./webhook-server.js", import.meta.url));
 const REFERENCE_SCRIPT = fileURLToPath(new URL("./hmac-server.js", import.meta.url));
 
@@ -68,7 +72,7 @@ function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The load of one row: signed deliveries of `body`, each with a fresh X-GitHub-Delivery. */
+/** The load of one run: signed deliveries of `body`, each with a fresh X-GitHub-Delivery. */
 function deliveries(url: string, secret: string, body: Buffer, concurrency: number, options: BenchOptions) {
   const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
   return runLoad({
@@ -93,38 +97,53 @@ function failureNotes(result: LoadResult): string[] {
   return [...result.failures].map(([what, count]) => `${count}x ${what}`);
 }
 
-async function measureReference(
-  concurrency: number,
+/**
+ * The reference and hangar take turns in short slices, so a neighbour's load
+ * that comes and goes weighs on both alike and their ratio stays meaningful.
+ */
+async function alternate(
+  reference: (slice: BenchOptions) => Promise<LoadResult>,
+  hangar: (slice: BenchOptions) => Promise<LoadResult>,
   options: BenchOptions,
-  pairedWith: string,
-): Promise<BenchRow> {
-  const secret = randomBytes(20).toString("hex");
-  const body = benchPayload();
-  const { child, url } = await startServer(REFERENCE_SCRIPT, [secret]);
-  let result: LoadResult;
-  try {
-    result = await deliveries(url, secret, body, concurrency, options);
-  } finally {
-    await stopServer(child);
+): Promise<{ reference: LoadResult; hangar: LoadResult }> {
+  const slice = {
+    durationMs: options.durationMs / SLICES,
+    warmupMs: Math.min(options.warmupMs, SLICE_WARMUP_MS),
+  };
+  const references: LoadResult[] = [];
+  const hangars: LoadResult[] = [];
+  for (let i = 0; i < SLICES; i++) {
+    references.push(await reference(slice));
+    hangars.push(await hangar(slice));
   }
+  return { reference: combineLoads(references), hangar: combineLoads(hangars) };
+}
+
+function row(
+  backend: string,
+  section: string,
+  concurrency: number,
+  result: LoadResult,
+  notes: string[],
+): BenchRow {
   return {
-    backend: "-",
-    section: "HTTP+HMAC reference",
+    backend,
+    section,
     concurrency,
     requests: result.requests,
     perSecond: result.okPerSecond,
     p50Ms: result.p50Ms,
     p99Ms: result.p99Ms,
-    note: [`bare node:http, nothing stored; for the ${pairedWith} rows`, ...failureNotes(result)].join("; "),
+    note: [...notes, ...failureNotes(result)].join("; "),
   };
 }
 
+/** hangar's rows on one backend (each concurrency), with the reference beside the one at REFERENCE_CONCURRENCY. */
 async function measure(
   backend: BenchBackend,
   concurrency: number,
   options: BenchOptions,
-  reference: BenchRow | undefined,
-): Promise<BenchRow> {
+): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "hangar-bench-webhook-"));
   try {
     const secret = randomBytes(20).toString("hex");
@@ -136,13 +155,21 @@ async function measure(
     const configFile = join(dir, "hangar.yaml");
     writeFileSync(configFile, JSON.stringify(config));
     const body = benchPayload();
+    const payloadNote = `${(body.length / 1024).toFixed(1)} KB payload`;
 
-    const { child, url } = await startServer(SERVER_SCRIPT, [configFile, join(dir, "webhook.log")]);
-    let result: LoadResult;
+    const hangarServer = await startServer(SERVER_SCRIPT, [configFile, join(dir, "webhook.log")]);
+    const referenceServer =
+      concurrency === REFERENCE_CONCURRENCY ? await startServer(REFERENCE_SCRIPT, [secret]) : undefined;
+    const load = (url: string) => (slice: BenchOptions) => deliveries(url, secret, body, concurrency, slice);
+    let hangar: LoadResult;
+    let reference: LoadResult | undefined;
     try {
-      result = await deliveries(url, secret, body, concurrency, options);
+      if (referenceServer === undefined) hangar = await load(hangarServer.url)(options);
+      else
+        ({ hangar, reference } = await alternate(load(referenceServer.url), load(hangarServer.url), options));
     } finally {
-      await stopServer(child);
+      await stopServer(hangarServer.child);
+      if (referenceServer !== undefined) await stopServer(referenceServer.child);
     }
 
     const loaded = loadConfigFile(configFile);
@@ -150,22 +177,17 @@ async function measure(
     const queued = (await queue.inspect(loaded.config.queue.names.webhook, 0)).ready;
     await queue.close();
 
-    const notes = [`${(body.length / 1024).toFixed(1)} KB payload`];
+    const notes = [payloadNote];
     if (reference !== undefined) {
-      notes.unshift(`${(result.okPerSecond / reference.perSecond).toFixed(2)}x the reference`);
+      notes.unshift(`${(hangar.okPerSecond / reference.okPerSecond).toFixed(2)}x the reference`);
     }
-    if (queued !== result.totalOk) notes.push(`QUEUED ${queued} != ACCEPTED ${result.totalOk}`);
-    notes.push(...failureNotes(result));
-    return {
-      backend: backend.name,
-      section: "webhook ingest",
-      concurrency,
-      requests: result.requests,
-      perSecond: result.okPerSecond,
-      p50Ms: result.p50Ms,
-      p99Ms: result.p99Ms,
-      note: notes.join("; "),
-    };
+    if (queued !== hangar.totalOk) notes.push(`QUEUED ${queued} != ACCEPTED ${hangar.totalOk}`);
+    const rows = [row(backend.name, "webhook ingest", concurrency, hangar, notes)];
+    if (reference !== undefined) {
+      const what = `bare node:http, nothing stored; in turns with the ${backend.name} row below`;
+      rows.unshift(row("-", "HTTP+HMAC reference", concurrency, reference, [what]));
+    }
+    return rows;
   } finally {
     await backend.cleanup?.(dir);
     rmSync(dir, { recursive: true, force: true });
@@ -176,15 +198,7 @@ export const webhookIngest: BenchSection = {
   name: "webhook-ingest",
   async run(backend, options) {
     const rows: BenchRow[] = [];
-    for (const concurrency of CONCURRENCIES) {
-      // Measured right before the row it is compared with, so both see the same machine.
-      const reference =
-        concurrency === REFERENCE_CONCURRENCY
-          ? await measureReference(concurrency, options, backend.name)
-          : undefined;
-      if (reference !== undefined) rows.push(reference);
-      rows.push(await measure(backend, concurrency, options, reference));
-    }
+    for (const concurrency of CONCURRENCIES) rows.push(...(await measure(backend, concurrency, options)));
     return rows;
   },
 };
