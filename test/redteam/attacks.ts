@@ -185,7 +185,11 @@ done`,
     script: (t) =>
       script(
         "host-tmp",
-        `ls -d /tmp/hangar-* 2>/dev/null && leak "saw the host's /tmp"; [ -d "${t.dir}" ] && leak "saw the deployment directory"`,
+        // The sandbox makes the directories on the path to the job's own directory (empty, in its
+        // own root); anything else of the host's /tmp or of the deployment seen is the leak.
+        `own="$(basename "${t.dir}")"
+ls -A /tmp 2>/dev/null | grep -vx "$own" | grep . && leak "saw other entries of the host's /tmp"
+ls -A "${t.dir}" 2>/dev/null | grep -vx work | grep . && leak "saw the deployment directory's files"`,
       ),
   },
   reachAttack("reach-rabbitmq", "reach RabbitMQ (127.0.0.1:5672)", () => 5672),
@@ -202,7 +206,7 @@ done`,
     script: (t) =>
       script(
         "write-outside",
-        `echo x > "${t.dir}/pwned-${t.marker}" 2>/dev/null && leak "wrote into the deployment"
+        `echo x > "${t.dir}/pwned-${t.marker}" 2>/dev/null
 echo x > "/tmp/pwned-${t.marker}" 2>/dev/null
 echo x > "/etc/pwned-${t.marker}" 2>/dev/null && leak "wrote into /etc"`,
       ),
@@ -288,12 +292,11 @@ done
       script(
         "encoded-secret",
         `s=$(cat "$HANGAR_SECRETS_DIR/api-token")
-printf '%s' "$s" | bb base64
-printf 'x%s' "$s" | bb base64
-printf 'xy%s' "$s" | bb base64
-printf '%s' "$s" | bb od -An -tx1 | tr -d ' \\n' | sed 's/../%&/g'; echo
-printf '{"token":"%s"}\\n' "$s"
-printf '%s' "$s" | cut -c1-10; printf '%s\\n' "$s" | cut -c11-`,
+printf '%s' "$s" | bb base64 -w 0; echo
+printf 'x%s' "$s" | bb base64 -w 0; echo
+printf 'xy%s' "$s" | bb base64 -w 0; echo
+printf '%s' "$s" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g; s|&|%26|g; s|"|%22|g'; echo
+printf '%s' "$s" | sed 's|"|\\\\"|g' | sed 's|^|{"token":"|; s|$|"}|'`,
       ),
   },
   {
