@@ -230,8 +230,10 @@ describe("deploy/kubernetes", () => {
   test("the webhook container has the files its config names, and no GitHub token", () => {
     const { spec, container: webhook } = container("hangar-webhook", "webhook");
     const files = mountedFiles(spec, webhook);
-    for (const path of secretPaths(["webhook", "queue"])) assert.ok(files.has(path), `${path} is mounted`);
-    for (const path of secretPaths(["forge"]))
+    for (const path of secretPaths(["webhook", "queue.amqp"]))
+      assert.ok(files.has(path), `${path} is mounted`);
+    // Phase one signs nothing and posts nothing: no GitHub token, no signing key.
+    for (const path of secretPaths(["forge", "queue.signingKey"]))
       assert.ok(!files.has(path), `${path} is not mounted in the webhook`);
     assert.deepEqual(webhook.args, ["hangar", "webhook", "--config", join("/etc/hangar", HANGAR_CONFIG_KEY)]);
     assert.ok(files.has("/etc/hangar/hangar.yaml"));

@@ -8,6 +8,8 @@ import { loadConfigFile } from "../../config/index.js";
 import { openProjectForges } from "../../forge/projects.js";
 import type { PullRequest } from "../../forge/types.js";
 import { openConfiguredQueue } from "../../queue/from-config.js";
+import { signingQueue } from "../../queue/signing.js";
+import { loadSigningKey } from "../../queue/signing-key.js";
 import { pullRequestScan } from "../../scan/events.js";
 import { applyPlan, planScan, type ScanPlan } from "../../scan/index.js";
 import { UsageError } from "../errors.js";
@@ -53,7 +55,13 @@ async function scan(repo: string, flags: ScanFlags): Promise<void> {
     throw new UsageError(`${repo} is not a project in ${flags.config}`);
   const logger = commandLogger(config, flags.logLevel ?? "warn");
   const forges = openProjectForges(loaded, process.env, logger);
-  const queue = flags.dry ? undefined : await openConfiguredQueue(loaded, process.env, logger);
+  // Entries scan queues are signed, as the scanner's are; unsigned ones would run untrusted.
+  const queue = flags.dry
+    ? undefined
+    : signingQueue(
+        await openConfiguredQueue(loaded, process.env, logger),
+        loadSigningKey(loaded, process.env).key,
+      );
   try {
     const forge = forges.forge;
     const pulls =
