@@ -57,7 +57,7 @@ describe("dashboard in Chromium", { skip: skipWithoutBrowser }, () => {
       trust: { users: ["alice"] },
       worker: { concurrency: 1 },
     });
-    gate = path.join(deployment.dir, "gate");
+    gate = path.join(deployment.exchange, "gate");
     dashboard = await enableDashboard(deployment);
     await deployment.emulator.createRepo({
       repo: REPO,

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -18,6 +18,11 @@ export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.ur
 
 export interface Deployment {
   readonly dir: string;
+  /**
+   * A directory trusted jobs may write (worker.sandbox.trustedPaths) and the test reads: the
+   * sandbox hides everything else of the deployment, the test's markers included.
+   */
+  readonly exchange: string;
   readonly emulator: Emulator;
   readonly configFile: string;
   readonly secret: string;
@@ -108,6 +113,10 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
   const secret = randomBytes(16).toString("hex");
   const token = randomBytes(16).toString("hex");
   writeFileSync(join(dir, "webhook-secret"), `${secret}\n`, { mode: 0o600 });
+  const exchange = join(dir, "exchange");
+  mkdirSync(exchange);
+  // The sandbox's uid writes here; the deployment directory itself stays the worker's (0700).
+  chmodSync(exchange, 0o1777);
   writeFileSync(join(dir, "github-token"), `${token}\n`, { mode: 0o600 });
   const emulator = await startEmulator({ dir: join(dir, "git"), token });
   const config: ConfigInput = {
@@ -115,7 +124,12 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
     queue: settings.queue ?? { driver: "sqlite", sqlite: { path: "queue.sqlite" } },
     forge: { github: { api: emulator.url, clone: "git", token: { file: "github-token" } } },
     store: settings.store ?? { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
-    worker: { name: "e2e-worker", workDir: "work", ...settings.worker },
+    worker: {
+      name: "e2e-worker",
+      workDir: "work",
+      ...settings.worker,
+      sandbox: { trustedPaths: [exchange], ...settings.worker?.sandbox },
+    },
     projects: settings.projects ?? {},
     trust: settings.trust ?? { users: [] },
     ...(settings.dashboard ? { dashboard: settings.dashboard } : {}),
@@ -128,6 +142,7 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
   let child: ChildProcess | undefined;
   const deployment: Deployment = {
     dir,
+    exchange,
     emulator,
     configFile,
     secret,

@@ -30,7 +30,7 @@ describe("a worker that stops heartbeating", () => {
       trust: { users: ["alice"] },
       worker: { queues: ["internal"], ...timings },
     });
-    const marker = join(deployment.dir, "first-run");
+    const marker = join(deployment.exchange, "first-run");
     await deployment.emulator.createRepo({
       repo: "acme/lost",
       files: {
@@ -162,7 +162,7 @@ describe("a cancel request from the dashboard", () => {
       trust: { users: ["alice"] },
       worker: timings,
     });
-    const started = join(deployment.dir, "cancel-started");
+    const started = join(deployment.exchange, "cancel-started");
     await deployment.emulator.createRepo({
       repo: "acme/cancel",
       files: { ".hangar/run": sh(`touch ${started}\nsleep 120`) },

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import type { ConfigInput } from "../../src/config/index.js";
 import { isProcessAlive } from "../../src/util/process.js";
+import { processesWith, uniqueSleep } from "../fixtures/host-process.js";
 import { writeWorkerConfig } from "../fixtures/worker-process.js";
 import { spawnWorker, type WorkerChild } from "../jobs/fixtures/worker.js";
 import { type Deployment, isFinal, sh, startDeployment, waitFor, waitForStatuses } from "./harness.js";
@@ -43,12 +44,13 @@ describe("graceful shutdown", () => {
       trust: { users: ["alice"] },
       worker: { queues: ["internal"], heartbeatSeconds: 1 },
     });
-    const marker = join(deployment.dir, "slow-first-run");
+    const marker = join(deployment.exchange, "slow-first-run");
+    const firstSleep = uniqueSleep(120);
     await deployment.emulator.createRepo({
       repo: "acme/slow",
       files: {
         ".hangar/run": sh(
-          `if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho $$ > ${marker}\necho "first run"\nsleep 120`,
+          `if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho started > ${marker}\necho "first run"\nsleep ${firstSleep}`,
         ),
       },
     });
@@ -61,7 +63,11 @@ describe("graceful shutdown", () => {
     await waitFor("the first run to start", async () =>
       existsSync(marker) && readFileSync(marker, "utf8").trim() ? true : undefined,
     );
-    const firstRun = Number(readFileSync(marker, "utf8"));
+    // The job's own pid is its sandbox's; its host pid is found by the sleep's unique argument.
+    const firstRun = await waitFor(
+      "the first run's process",
+      async () => (await processesWith(firstSleep))[0],
+    );
     a.child.kill("SIGTERM");
     await a.exited;
     assert.equal(isProcessAlive(firstRun), false, "the cancelled job's process is gone");
@@ -97,7 +103,7 @@ describe("graceful shutdown", () => {
 
   test("a job that ends within the grace period reports its result, and the worker exits", async () => {
     const target = deployment as Deployment;
-    const started = join(target.dir, "quick-started");
+    const started = join(target.exchange, "quick-started");
     await target.emulator.createRepo({
       repo: "acme/quick",
       files: { ".hangar/run": sh(`touch ${started}\nsleep 2\necho "done in time"`) },

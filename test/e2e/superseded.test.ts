@@ -19,7 +19,7 @@ test("a push to the PR stops its running job and drops its queued one; the new h
     trust: { users: ["alice"] },
     worker: { concurrency: 1, supersededCheckSeconds: 1, heartbeatSeconds: 1 },
   });
-  const started = join(deployment.dir, "old-head-started");
+  const started = join(deployment.exchange, "old-head-started");
   // The old head's jobs hang; the new head (which adds `moved`) passes at once.
   await deployment.emulator.createRepo({
     repo: "acme/moving",

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { isProcessAlive } from "../../src/util/process.js";
+import { processesWith, uniqueSleep } from "../fixtures/host-process.js";
 import { type Deployment, isFinal, sh, startDeployment, waitFor, waitForStatuses } from "./harness.js";
 
 let deployment: Deployment | undefined;
@@ -14,13 +15,14 @@ test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends i
     projects: { "acme/crash": { branches: { main: [{ name: "unit", env: {} }] } } },
     trust: { users: ["alice"] },
   });
-  const marker = join(deployment.dir, "first-run.pid");
+  const marker = join(deployment.exchange, "first-run.pid");
+  const firstSleep = uniqueSleep(120);
   // The first run records its pid and hangs; the run after the crash sees the marker and passes.
   await deployment.emulator.createRepo({
     repo: "acme/crash",
     files: {
       ".hangar/run": sh(
-        `if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho $$ > ${marker}\necho "first run"\nsleep 120`,
+        `if [ -e ${marker} ]; then echo "second run"; exit 0; fi\necho started > ${marker}\necho "first run"\nsleep ${firstSleep}`,
       ),
     },
   });
@@ -32,7 +34,8 @@ test("a worker killed with SIGKILL mid-job: the job runs again and the PR ends i
   await waitFor("the first run to start", async () =>
     existsSync(marker) && readFileSync(marker, "utf8").trim() ? true : undefined,
   );
-  const firstRun = Number(readFileSync(marker, "utf8"));
+  // The job's own pid is its sandbox's; its host pid is found by the sleep's unique argument.
+  const firstRun = await waitFor("the first run's process", async () => (await processesWith(firstSleep))[0]);
   await deployment.kill();
 
   await deployment.restart();

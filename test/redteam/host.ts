@@ -1,15 +1,5 @@
 /** Host-side looks after an attack: what the job may have left running. */
-import { readdir, readFile } from "node:fs/promises";
-
-async function processesWith(text: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    if (cmdline.split("\0").includes(text)) found.push(Number(entry));
-  }
-  return found;
-}
+import { processesWith } from "../fixtures/host-process.js";
 
 /** A process whose argument is `argument` still running 5 s after the job ended: a leak. */
 export async function survivor(argument: string): Promise<string | undefined> {
