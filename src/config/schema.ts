@@ -178,9 +178,13 @@ const sandboxSchema = z.strictObject({
   mode: z.enum(["bwrap", "none"]).default("bwrap"),
   /** The bubblewrap binary (process executor). */
   bwrap: z.string().min(1).default("bwrap"),
-  /** Host uid and gid the job's processes run as (never the worker's own). */
-  uid: z.number().int().min(1).default(65534),
-  gid: z.number().int().min(1).default(65534),
+  /**
+   * Host uid and gid the job's processes run as: never the worker's own, and best one no other
+   * program uses (not 65534, nobody, which other daemons share). The default lies in the range
+   * Debian reserves and never hands out (65000-65533).
+   */
+  uid: z.number().int().min(1).default(65432),
+  gid: z.number().int().min(1).default(65432),
   /** Most processes (and threads) one job may have at once. */
   maxProcesses: z.number().int().positive().default(1024),
   /** Memory one job may use, in MiB. */
