@@ -257,11 +257,11 @@ echo x > "/etc/pwned-${t.marker}" 2>/dev/null && leak "wrote into /etc"`,
         "fill-disk",
         `mkdir -p fill
 n=0
-while [ $n -lt ${Math.ceil((t.diskMiB * 2) / 16)} ]; do
+while [ $n -lt ${Math.ceil((t.diskMiB * 20) / 16)} ]; do
   dd if=/dev/zero of=fill/$n bs=1M count=16 2>/dev/null || break
   n=$((n + 1))
 done
-[ $n -ge ${Math.ceil((t.diskMiB * 2) / 16)} ] && leak "wrote $((n * 16)) MiB, twice the cap"`,
+[ $n -ge ${Math.ceil((t.diskMiB * 20) / 16)} ] && leak "wrote $((n * 16)) MiB, 20 times the cap"`,
       ),
   },
   {

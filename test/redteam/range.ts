@@ -28,7 +28,7 @@ const STRANGER = "mallory";
 const MAINTAINER = "alice";
 const SECRET_NAME = "api-token";
 const DISK_MIB = 64;
-const JOB_TIMEOUT_MS = 180_000;
+const JOB_TIMEOUT_MS = Number(process.env.REDTEAM_JOB_TIMEOUT_MS ?? 180_000);
 
 export interface Finding {
   readonly id: string;
@@ -231,8 +231,12 @@ true
   /** Statuses on a head besides "Manual testing required" mean something ran (or was queued): judge its end. */
   async function ranOn(sha: string): Promise<string | undefined> {
     const statuses = (await emulator.statuses(TARGET_REPO, sha)).filter((s) => s.context === ATTACK_CONTEXT);
-    if (statuses.every((s) => s.description === "Manual testing required")) return undefined;
-    const final = await finalOf(TARGET_REPO, ATTACK_CONTEXT, sha);
+    // Statuses that only say what waits (or what a trigger asked for) are not a run.
+    const idle = new Set(["Manual testing required", "Not yet tested (direct trigger)"]);
+    if (statuses.every((s) => idle.has(s.description ?? ""))) return undefined;
+    const final = await finalOf(TARGET_REPO, ATTACK_CONTEXT, sha).catch((error: Error) => {
+      throw new Error(`${error.message}; statuses: ${statuses.map((s) => s.description).join(", ")}`);
+    });
     const leaks = leaksIn(await readResult(final));
     return leaks.length > 0 ? `LEAKED: ${leaks.join("; ")}` : undefined;
   }
