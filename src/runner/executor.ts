@@ -18,6 +18,11 @@ export interface ExecSpec {
    * the only writable part of the host a sandboxed job sees.
    */
   readonly jobDir: string;
+  /**
+   * Whether the code is trusted (a signed entry for a trusted author): only then does the job
+   * see worker.sandbox.trustedPaths. Absent means untrusted.
+   */
+  readonly trusted?: boolean;
   /** Whether the job may use the host's network; false gives it a loopback of its own. */
   readonly network: boolean;
   /** Directory with one file per secret this job may see (named as the secret), if any. */

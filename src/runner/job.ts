@@ -323,6 +323,7 @@ export async function runJob(
       checkout: paths.checkout,
       attachments: paths.attachments,
       jobDir: base,
+      trusted: job.trusted !== false,
       network: job.trusted !== false && job.network !== false,
       env: {
         ...jobEnvironment(job, paths, stream.url),

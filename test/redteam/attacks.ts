@@ -215,6 +215,20 @@ echo x > "/etc/pwned-${t.marker}" 2>/dev/null && leak "wrote into /etc"`,
   },
   {
     kind: "job",
+    id: "trusted-share",
+    title: "write into a directory shared with trusted jobs",
+    author: "stranger",
+    mustRun: true,
+    script: (t) =>
+      script(
+        "trusted-share",
+        `ls -A "${t.dir}/exchange" 2>/dev/null | grep . && leak "saw the shared directory"
+echo x > "${t.dir}/exchange/pwned-${t.marker}" 2>/dev/null`,
+      ),
+    after: (t) => hostPathAbsent(`${t.dir}/exchange/pwned-${t.marker}`),
+  },
+  {
+    kind: "job",
     id: "setsid-survivor",
     title: "leave a setsid process behind",
     author: "stranger",

@@ -77,6 +77,7 @@ describe("the bwrap description", () => {
       { kind: "file", path: "/opt/hangar/hangar.yaml" },
     ],
     jobDir: { source: "/run/hangar-sandbox/d0", path: "/opt/hangar/work/job-1" },
+    shared: [{ source: "/var/cache/ccache", path: "/var/cache/ccache" }],
     secretsDir: { source: "/run/hangar-sandbox/d0/secrets", path: "/opt/hangar/work/job-1/secrets" },
     tmp: { tmpfsBytes: 1024 },
     varTmpLink: true,
@@ -102,6 +103,13 @@ describe("the bwrap description", () => {
     assert.ok(at("--remount-ro", "/opt/hangar/work") > bound);
     assert.ok(at("--ro-bind", "/dev/null", "/opt/hangar/hangar.yaml") > at("--ro-bind", "/usr", "/usr"));
     assert.ok(at("--ro-bind", "/run/hangar-sandbox/d0/secrets", "/opt/hangar/work/job-1/secrets") > bound);
+  });
+
+  test("directories shared with trusted jobs are bound writable after the hiding", () => {
+    const shared = at("--bind", "/var/cache/ccache", "/var/cache/ccache");
+    assert.ok(shared > at("--tmpfs", "/opt/hangar/work"));
+    assert.ok(shared < at("--remount-ro", "/"));
+    assert.equal(bwrapArguments({ ...plan, shared: [] }).includes("/var/cache/ccache"), false);
   });
 
   test("/tmp comes first, the root goes read-only last, and only the job's environment passes", () => {

@@ -37,8 +37,10 @@ export interface SandboxPlan {
   /** Files and directories the job needs read-only at their host path (node, the hangar install). */
   readonly readOnly: readonly Bind[];
   readonly hidden: readonly HiddenEntry[];
-  /** The job's own directory: the only writable host directory. */
+  /** The job's own directory: the only writable host directory but the shared ones below. */
   readonly jobDir: Bind;
+  /** worker.sandbox.trustedPaths, for trusted jobs only (caches, an exchange with a harness). */
+  readonly shared: readonly Bind[];
   /** Bound read-only over (or beside) the job directory: the job's secrets. */
   readonly secretsDir?: Bind;
   /** /tmp: the job's own tmp directory (its source) when it has one outside /tmp, else a tmpfs of this size. */
@@ -125,6 +127,8 @@ const jobFiles = (plan: SandboxPlan): string[] => [
   plan.jobDir.path,
   // Its secrets, if it has any, read-only even though they are inside the job directory.
   ...(plan.secretsDir ? ["--ro-bind", plan.secretsDir.source, plan.secretsDir.path] : []),
+  // Directories the operator shares with trusted jobs, writable, at their host paths.
+  ...plan.shared.flatMap((shared) => ["--bind", shared.source, shared.path]),
 ];
 
 const network = (plan: SandboxPlan): string[] =>

@@ -60,6 +60,10 @@ export function podmanSandboxArgs(
     // The job's directory at its host path; nothing else of the host, no secret of the worker.
     "--volume",
     `${spec.jobDir}:${spec.jobDir}`,
+    // Directories the operator shares with trusted jobs, writable, at their host paths.
+    ...(spec.trusted === true
+      ? settings.trustedPaths.flatMap((path) => ["--volume", `${path}:${path}`])
+      : []),
     // Its own secrets read-only, also where they lie inside the job directory.
     ...(spec.secretsDir
       ? [

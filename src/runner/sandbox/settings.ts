@@ -19,6 +19,8 @@ export interface SandboxSettings {
   readonly systemPaths: readonly string[];
   /** Host paths hidden from the job even where a visible directory holds them. */
   readonly hide: readonly string[];
+  /** Host directories trusted jobs may write, at the same path; untrusted jobs never see them. */
+  readonly trustedPaths: readonly string[];
 }
 
 const MIB = 1024 * 1024;
@@ -40,5 +42,6 @@ export function sandboxSettings(loaded: LoadedConfig, workDir?: string): Sandbox
     diskMiB: sandbox.diskMiB,
     systemPaths: sandbox.systemPaths,
     hide: [...sandbox.hide, ...hangarStatePaths(loaded, workDir)],
+    trustedPaths: sandbox.trustedPaths,
   };
 }
