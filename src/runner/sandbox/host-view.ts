@@ -90,7 +90,8 @@ async function hiddenEntries(
     if (real === undefined || own.some((mine) => isInside(real, mine))) continue;
     const tree = visible.find((t) => isInside(real, t.real));
     if (tree === undefined) continue;
-    const info = await stat(real);
+    const info = await stat(real).catch(() => undefined);
+    if (info === undefined) continue;
     const path = join(tree.path, relative(tree.real, real));
     hidden.set(path, { kind: info.isDirectory() ? "dir" : "file", path });
   }
@@ -166,6 +167,11 @@ export async function planSandbox(
   const candidates = [...settings.hide, dirname(spec.jobDir), "/var/tmp"];
   const hidden = await hiddenEntries(candidates, visible, ownReal);
   const resolvConf = spec.network ? await resolvConfTarget(visible) : undefined;
+  const shared: Bind[] = [];
+  if (spec.trusted === true) {
+    for (const path of settings.trustedPaths)
+      if (await isDirectory(path)) shared.push(await bind(path, staging));
+  }
   const plan: SandboxPlan = {
     uid: settings.uid,
     gid: settings.gid,
@@ -173,6 +179,7 @@ export async function planSandbox(
     readOnly,
     hidden,
     jobDir,
+    shared,
     ...(spec.secretsDir ? { secretsDir: await bind(spec.secretsDir, staging) } : {}),
     tmp: await tmpPlan(spec, settings, staging),
     varTmpLink: !visible.some((tree) => isInside("/var/tmp", tree.path)),
