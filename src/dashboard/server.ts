@@ -83,6 +83,15 @@ function securityHeaders(nonce: string): Record<string, string> {
   };
 }
 
+/** The path of the page a request came from; a Referer that is not a URL counts as none. */
+function refererPath(req: IncomingMessage): string {
+  try {
+    return new URL(req.headers.referer ?? "/", "http://x").pathname;
+  } catch {
+    return "/";
+  }
+}
+
 export function createDashboardHandler(
   options: DashboardOptions,
 ): RequestListener & { closeStreams(): void } {
@@ -212,9 +221,7 @@ ${adminToken === undefined ? html`<p class="notice refused">No admin token is co
   }
 
   function refuse(req: IncomingMessage, res: ServerResponse, caller: Caller) {
-    const next = safeNext(
-      req.headers.referer === undefined ? "/" : new URL(req.headers.referer, "http://x").pathname,
-    );
+    const next = safeNext(refererPath(req));
     if (adminToken === undefined) {
       return message(
         req,

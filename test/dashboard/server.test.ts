@@ -210,6 +210,8 @@ describe("dashboard", () => {
     assert.equal(wrong.status, 403);
     const forgedCookie = await post("/actions/drain", { worker: "w1" }, { cookie: `hangar_admin=${ADMIN}` });
     assert.equal(forgedCookie.status, 401, "the token itself is not a session cookie");
+    const badReferer = await post("/actions/drain", { worker: "w1" }, { referer: "http://[" });
+    assert.equal(badReferer.status, 401, "a Referer that is not a URL is no reason to fail");
     assert.deepEqual(controlled, []);
   });
 
