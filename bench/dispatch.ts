@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -84,7 +84,8 @@ function writeConfig(
     queue: backend.queueConfig(dir),
     forge: { github: { api: emulator.url, clone: "git", token: { file: "github-token" } } },
     store: { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
-    worker: { name: "bench-worker", workDir: "work" },
+    // The jobs write their start marks here: the sandbox shares it with trusted jobs only.
+    worker: { name: "bench-worker", workDir: "work", sandbox: { trustedPaths: [join(dir, "marks")] } },
     projects: { [REPO]: { branches: { main: [CONTEXT] } } },
     trust: { users: ["alice"] },
     log: { level: "info" },
@@ -116,6 +117,8 @@ async function measure(backend: BenchBackend): Promise<BenchRow> {
   const dir = mkdtempSync(join(tmpdir(), "hangar-bench-dispatch-"));
   const marks = join(dir, "marks");
   mkdirSync(marks);
+  // Written by the sandbox's uid, not the bench's.
+  chmodSync(marks, 0o1777);
   const secret = randomBytes(16).toString("hex");
   const token = randomBytes(16).toString("hex");
   const emulator = await startEmulator({ dir: join(dir, "git"), token });

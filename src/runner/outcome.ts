@@ -21,13 +21,17 @@ export function fitDescription(text: string, worker?: string): string {
 export function statusFor(outcome: ExecOutcome, worker: string, timeoutMinutes: number): FinalStatus {
   switch (outcome.kind) {
     case "exited":
-      return outcome.code === 0
-        ? { state: "success", description: fitDescription("Success", worker) }
-        : { state: "failure", description: fitDescription(`Failed (exit code ${outcome.code})`, worker) };
-    case "signalled":
+      if (outcome.code === 0 && outcome.limit === undefined)
+        return { state: "success", description: fitDescription("Success", worker) };
       return {
         state: "failure",
-        description: fitDescription(`Failed (killed by ${outcome.signal})`, worker),
+        description: fitDescription(`Failed (${outcome.limit ?? `exit code ${outcome.code}`})`, worker),
+      };
+    case "signalled":
+      // A sandbox limit is the reason worth reading, not the signal that enforced it.
+      return {
+        state: "failure",
+        description: fitDescription(`Failed (${outcome.limit ?? `killed by ${outcome.signal}`})`, worker),
       };
     case "timeout":
       return {
