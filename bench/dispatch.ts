@@ -81,7 +81,8 @@ function writeConfig(
   writeFileSync(join(dir, "github-token"), token, { mode: 0o600 });
   const config: ConfigInput = {
     webhook: { listen: "127.0.0.1:0", secret: { file: "webhook-secret" } },
-    queue: backend.queueConfig(dir),
+    // scan and the worker share a signing key, as a deployment's do (SQLite makes one by itself).
+    queue: { ...backend.queueConfig(dir), signingKey: randomBytes(24).toString("hex") },
     forge: { github: { api: emulator.url, clone: "git", token: { file: "github-token" } } },
     store: { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
     // The jobs write their start marks here: the sandbox shares it with trusted jobs only.
