@@ -2,7 +2,7 @@
  * A deployment under fault: one repository whose job records every start and
  * every completed run, PRs opened in bulk, and the count of what came of them.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfigInput } from "../../src/config/index.js";
@@ -54,6 +54,8 @@ echo "done"`;
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const runsDir = mkdtempSync(join(tmpdir(), "hangar-chaos-runs-"));
+  // Jobs run sandboxed as another uid: the runs directory is shared with them (trusted jobs only).
+  chmodSync(runsDir, 0o1777);
   const deployment = await startDeployment({
     projects: {
       [REPO]: {
@@ -63,7 +65,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
     },
     trust: { users: [AUTHOR] },
-    worker: { concurrency: options.concurrency ?? 2 },
+    worker: { concurrency: options.concurrency ?? 2, sandbox: { trustedPaths: [runsDir] } },
     ...(options.queue ? { queue: options.queue } : {}),
     ...(options.store ? { store: options.store } : {}),
   });

@@ -108,6 +108,12 @@ function spawnServe(
   });
 }
 
+/** On RabbitMQ, scan and the worker share a signing key, as a deployment's do (SQLite makes its own). */
+function signed(queue: NonNullable<ConfigInput["queue"]>): NonNullable<ConfigInput["queue"]> {
+  if (queue.driver !== "amqp" || queue.signingKey !== undefined) return queue;
+  return { ...queue, signingKey: randomBytes(24).toString("hex") };
+}
+
 export async function startDeployment(settings: DeploymentConfig): Promise<Deployment> {
   const dir = mkdtempSync(join(tmpdir(), "hangar-e2e-"));
   const secret = randomBytes(16).toString("hex");
@@ -121,7 +127,7 @@ export async function startDeployment(settings: DeploymentConfig): Promise<Deplo
   const emulator = await startEmulator({ dir: join(dir, "git"), token });
   const config: ConfigInput = {
     webhook: { listen: "127.0.0.1:0", secret: { file: "webhook-secret" } },
-    queue: settings.queue ?? { driver: "sqlite", sqlite: { path: "queue.sqlite" } },
+    queue: signed(settings.queue ?? { driver: "sqlite", sqlite: { path: "queue.sqlite" } }),
     forge: { github: { api: emulator.url, clone: "git", token: { file: "github-token" } } },
     store: settings.store ?? { driver: "fs", fs: { dir: "store", listen: "127.0.0.1:0" } },
     worker: {
