@@ -281,7 +281,6 @@ async function startRunning(shared: Shared, forges: Forges, store: Store): Promi
       ...(shared.signingKey !== undefined ? { signingKey: shared.signingKey } : {}),
       unsigned: config.worker.unsignedEntries,
     },
-    sandbox: config.worker.sandbox,
     defaultTimeout: config.worker.defaultTimeout,
     capabilities,
     queues: workerQueues(config, capabilities),

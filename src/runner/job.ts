@@ -22,7 +22,6 @@ import type { Logger } from "../util/logger.js";
 import { CheckoutError, checkoutCommit, commitEntry, readCommitFile } from "./checkout.js";
 import { jobEnvironment } from "./environment.js";
 import type { Executor } from "./executor.js";
-import { handOver, type JobSandbox, sandboxOwner } from "./job-dir.js";
 import {
   type FinalStatus,
   fitDescription,
@@ -51,8 +50,6 @@ export interface JobDeps {
   readonly defaultTimeout: number;
   /** What this worker can do (config and probes); jobs see it as HANGAR_CAPABILITIES. */
   readonly capabilities?: readonly string[];
-  /** worker.sandbox: a root worker hands the job's files to the sandbox's uid/gid. */
-  readonly sandbox?: JobSandbox;
 }
 
 /** How a run ended, before anything is posted: the worker decides what GitHub sees. */
@@ -308,14 +305,6 @@ export async function runJob(
     stage = "preparing the job";
     const argv = await entryPoint(job, commandDir ?? paths.checkout);
     const image = await jobImage(job, commandDir ?? paths.checkout);
-    const parts = [
-      paths.checkout,
-      paths.attachments,
-      paths.home,
-      paths.tmp,
-      ...(secrets.dir ? [secrets.dir] : []),
-    ];
-    await handOver(base, parts, sandboxOwner(deps.sandbox));
     stage = "running the job";
     const timeout = job.timeout ?? deps.defaultTimeout;
     const outcome = await deps.executor.run({

@@ -62,7 +62,6 @@ describe("a worker admits task entries by their signature", () => {
       queues: ["public"],
       concurrency: 1,
       entries: { signingKey: KEY, unsigned: { trusted: false, secrets: [] } },
-      sandbox: loaded.config.worker.sandbox,
     });
   });
   after(async () => {
