@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { endianness, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -10,6 +11,7 @@ import {
   type SqliteQueueBackend,
   type SqliteQueueOptions,
 } from "../../src/queue/sqlite/backend.js";
+import { GroupCommit } from "../../src/queue/sqlite/publish.js";
 import { queueConformance } from "./conformance.js";
 import { forkQueueChild, type QueueChild } from "./fixtures/spawn.js";
 import { waitUntil } from "./fixtures/wait.js";
@@ -184,15 +186,83 @@ describe("sqlite queue backend", () => {
     );
     const count = 4000;
     const startedAt = performance.now();
+    // Each publish waits for its group commit, a turn of the event loop in which the consumer
+    // claims and acks too: the time measured is both sides' work, interleaved.
     for (let i = 0; i < count; i++) await backend.publish("public", `{"event":"push","n":${i}}`);
     const elapsed = performance.now() - startedAt;
     t.diagnostic(
-      `${count} publishes in ${elapsed.toFixed(0)} ms (${Math.round((count / elapsed) * 1000)}/s)`,
+      `${count} publishes in ${elapsed.toFixed(0)} ms (${Math.round((count / elapsed) * 1000)}/s), ${consumed} consumed meanwhile`,
     );
-    assert.ok(elapsed < 2000, `${count} publishes took ${elapsed} ms`);
+    assert.ok(elapsed < 4000, `${count} publishes took ${elapsed} ms`);
     await waitUntil(() => consumed === count, "the consumer to drain the queue");
   });
 });
+
+describe("sqlite group commit and checkpoints", () => {
+  test("publishes that arrive together are committed together; those during a commit form the next batch", async () => {
+    const batches: number[] = [];
+    let release: () => void = () => undefined;
+    let hold = false;
+    const commits = new GroupCommit(
+      async (batch) => {
+        batches.push(batch.length);
+        if (hold) await new Promise<void>((resolve) => (release = resolve));
+      },
+      () => undefined,
+    );
+    const body = Buffer.from("x");
+    await Promise.all(Array.from({ length: 16 }, () => commits.add("public", 5, body)));
+    await commits.add("public", 5, body);
+    assert.deepEqual(batches, [16, 1]);
+
+    hold = true;
+    const first = commits.add("public", 5, body);
+    await waitUntil(() => batches.length === 3, "the held commit to start");
+    hold = false;
+    const during = Array.from({ length: 5 }, () => commits.add("public", 5, body));
+    release();
+    await Promise.all([first, ...during]);
+    assert.deepEqual(batches, [16, 1, 1, 5]);
+  });
+
+  test("a publishing process keeps the WAL from growing: its checkpoints run beside it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hangar-queue-wal-"));
+    const path = join(dir, "queue.sqlite");
+    const backend = await openSqliteQueue({ path, layout, pollIntervalMs: 50 });
+    try {
+      const body = Buffer.alloc(28 * 1024, 0x61);
+      for (let batch = 0; batch < 30; batch++) {
+        await Promise.all(Array.from({ length: 16 }, () => backend.publish("public", body)));
+      }
+      const afterBurst = walFrames(path);
+      assert.ok(afterBurst > 1000, `${afterBurst} frames in the WAL after 13 MiB`);
+      // Once the checkpoint thread has caught up, the next commit starts the WAL over from its beginning.
+      await waitUntil(async () => {
+        await backend.publish("public", "small");
+        return walFrames(path) < 100;
+      }, "the WAL to start over");
+    } finally {
+      await backend.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Frames in the WAL now, read from the wal-index header in the -shm file
+ * (mxFrame, at byte 16 in native byte order; see SQLite's WAL file format),
+ * which, unlike asking SQLite, checkpoints nothing.
+ */
+function walFrames(database: string): number {
+  const header = Buffer.alloc(48);
+  const fd = openSync(`${database}-shm`, "r");
+  try {
+    readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return endianness() === "LE" ? header.readUInt32LE(16) : header.readUInt32BE(16);
+}
 
 test("opening a database in a missing directory names the path", async () => {
   await assert.rejects(
