@@ -4,7 +4,7 @@
  * must land on the first; the second still takes plain jobs.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -20,12 +20,19 @@ const plainContexts = Array.from({ length: PLAIN_JOBS }, (_, i) => `plain-${i + 
 describe("capabilities", () => {
   const flags = mkdtempSync(join(tmpdir(), "hangar-caps-flag-"));
   const release = join(flags, "release-plain-jobs");
+  // The jobs run sandboxed as another uid: they see the flag directory only as a trusted path.
+  chmodSync(flags, 0o755);
   let deployment: Deployment;
   let plainWorker: WorkerProcess | undefined;
 
   before(async () => {
     deployment = await startDeployment({
-      worker: { name: "kvm-worker", capabilities: ["kvm"], concurrency: 2 },
+      worker: {
+        name: "kvm-worker",
+        capabilities: ["kvm"],
+        concurrency: 2,
+        sandbox: { trustedPaths: [flags] },
+      },
       projects: {
         "acme/hypervisor": {
           branches: {

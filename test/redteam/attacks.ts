@@ -19,6 +19,8 @@ export interface Target {
   readonly githubPort: number;
   /** Unique to this run, for traces an attack leaves on the host. */
   readonly marker: string;
+  /** A file the range leaves in the host's /tmp for the duration of the attacks. */
+  readonly hostTmpCanary: string;
   /** The disk cap of a job, MiB. */
   readonly diskMiB: number;
 }
@@ -185,10 +187,10 @@ done`,
     script: (t) =>
       script(
         "host-tmp",
-        // The sandbox makes the directories on the path to the job's own directory (empty, in its
-        // own root); anything else of the host's /tmp or of the deployment seen is the leak.
-        `own="$(basename "${t.dir}")"
-ls -A /tmp 2>/dev/null | grep -vx "$own" | grep . && leak "saw other entries of the host's /tmp"
+        // The sandbox makes empty directories on the paths to what it binds (the job's directory,
+        // the hangar install); what counts is a host file: the canary the range left in /tmp, or
+        // any of the deployment's files.
+        `[ -e "${t.hostTmpCanary}" ] && leak "saw a file in the host's /tmp"
 ls -A "${t.dir}" 2>/dev/null | grep -vx work | grep . && leak "saw the deployment directory's files"`,
       ),
   },

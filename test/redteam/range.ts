@@ -5,8 +5,9 @@
  * a stranger's PR, a maintainer's `/hangar approve`, the job, its log.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { ConfigInput } from "../../src/config/index.js";
@@ -159,8 +160,10 @@ export async function openRange(executor: ExecutorName): Promise<Range> {
     dashboardPort,
     githubPort: portOf(emulator.url),
     marker: `rt${randomBytes(4).toString("hex")}`,
+    hostTmpCanary: join(tmpdir(), `hangar-redteam-canary-${randomBytes(4).toString("hex")}`),
     diskMiB: DISK_MIB,
   };
+  writeFileSync(target.hostTmpCanary, "canary\n", { mode: 0o644 });
   const secrets = [
     canaryEnv,
     apiToken,
@@ -332,7 +335,10 @@ true
         outcome,
       };
     },
-    close: () => deployment.stop(),
+    async close() {
+      rmSync(target.hostTmpCanary, { force: true });
+      await deployment.stop();
+    },
   };
 }
 

@@ -150,14 +150,18 @@ describe("kvm probe", { skip: busyboxMissing }, () => {
     hasCommand("qemu-system-x86_64") ? undefined : "qemu-system-x86_64",
   ]);
 
-  test("on this host (where QEMU with KVM hangs) the real probe says no, and why", {
+  test("on this host (where QEMU with KVM hangs or aborts) the real probe says no, and why", {
     skip: kernelMissing,
   }, async () => {
     const probe = await probeKvm({ cacheDir: join(dir, "real"), timeoutMs: 5000 });
     assert.equal(probe.available, false);
     assert.ok(probe.reason.length > 0);
+    // Machines of this kind have shown both: QEMU hanging, and QEMU aborting on an MSR it cannot set.
     if (existsSync("/dev/kvm"))
-      assert.equal(probe.reason, "QEMU with KVM did not print the guest marker within 5 s");
+      assert.match(
+        probe.reason,
+        /^QEMU with KVM (did not print the guest marker within 5 s|exited \(\w+\) before the guest marker: .+)$/,
+      );
   });
 
   test("a probe's result is shared for a while, then probed again", async () => {
