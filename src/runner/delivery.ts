@@ -38,6 +38,17 @@ export interface HeldJob {
   readonly job: Job;
   readonly ref: JobRef;
   readonly controller: AbortController;
+  /** How the run settles its entry, once it has ended. */
+  readonly settled: Promise<Settle>;
+}
+
+/**
+ * The run of this slug and attempt this worker still holds, if any. Its entry comes back when the
+ * worker's queue connection drops mid-job (a broker restart); the running copy reports, and the
+ * returned entry is settled as that run settles, never run a second time.
+ */
+function runningCopy(held: ReadonlyMap<string, HeldJob>, slug: string, attempt: number): HeldJob | undefined {
+  return [...held.values()].find((other) => other.ref.slug === slug && other.ref.attempt === attempt);
 }
 
 export type Settle = "ack" | "requeue";
@@ -89,6 +100,11 @@ export async function runDelivery(
   const slug = jobSlug(job, delivery.body);
   const attempt = job.attempt ?? 1;
   const log = logger.child({ slug, attempt, context: job.context });
+  const twin = runningCopy(context.held, slug, attempt);
+  if (twin) {
+    log.info("the entry came back while this worker still runs it; the running copy reports");
+    return twin.settled;
+  }
   const skip = await unwanted(deps, job, slug, attempt, delivery.redelivered);
   if (skip) {
     log.info({ reason: skip }, "not running the entry");
@@ -152,86 +168,101 @@ export async function runDelivery(
     log.info({ head: sha }, "PR moved on; stopping the job");
     controller.abort(new StopRequest("superseded", sha));
   });
-  context.held.set(ref.run, { job, ref, controller });
-
-  /** cancelled: requeued after a shutdown; stopped: cancelled on request, for good. */
-  let ended: { state: "done" | "superseded" | "cancelled" | "stopped" | "none"; status: FinalStatus | null } =
-    {
+  let settle: (result: Settle) => void = () => undefined;
+  const settled = new Promise<Settle>((resolve) => {
+    settle = resolve;
+  });
+  context.held.set(ref.run, { job, ref, controller, settled });
+  // A twin that waits on this run must learn its end, even when the run throws.
+  const result = await (async (): Promise<Settle> => {
+    /** cancelled: requeued after a shutdown; stopped: cancelled on request, for good. */
+    let ended: {
+      state: "done" | "superseded" | "cancelled" | "stopped" | "none";
+      status: FinalStatus | null;
+    } = {
       state: "none",
       status: null,
     };
-  const conclude = async (ending: JobEnding): Promise<Verdict> => {
-    const stop = stopReason(controller.signal);
-    const { final } = ending;
-    if (stop?.kind === "shutdown" && final.description === CANCELLED) {
-      ended = { state: "cancelled", status: final };
-      return { status: final, note: "The worker shut down; the job goes back to the queue." };
-    }
-    if (stop?.kind === "cancelled" && final.description === CANCELLED) {
-      ended = { state: "stopped", status: final };
-      return { status: final, note: "Cancelled on request." };
-    }
-    if (await isRetired(deps.store, slug, attempt).catch(() => false)) {
-      return {
-        status: null,
-        note: `Attempt ${attempt} was declared lost meanwhile; this result is not reported.`,
-      };
-    }
-    if (stop?.kind === "superseded" && final.state === "error") {
-      ended = { state: "superseded", status: final };
-      return { status: final };
-    }
-    const maxAttempts = options.maxAttempts ?? 3;
-    if (ending.infraFailure && attempt < maxAttempts && !context.shutdown.aborted) {
-      const entry = JSON.parse(delivery.body.toString("utf8")) as Record<string, unknown>;
-      if (events) {
-        await queueNextAttempt({
-          queue: options.queue,
-          store: deps.store,
-          forge: deps.forge,
-          events,
-          logger: log,
-          entry,
-          job: ref,
-          priority: delivery.priority,
-          maxAttempts,
-          reason: ending.infraFailure,
-        });
-        return { status: null, note: `Infrastructure failure: attempt ${attempt + 1} is queued.` };
+    const conclude = async (ending: JobEnding): Promise<Verdict> => {
+      const stop = stopReason(controller.signal);
+      const { final } = ending;
+      if (stop?.kind === "shutdown" && final.description === CANCELLED) {
+        ended = { state: "cancelled", status: final };
+        return { status: final, note: "The worker shut down; the job goes back to the queue." };
       }
-    }
-    const status: FinalStatus = ending.infraFailure
-      ? { state: "error", description: exhausted(ending.infraFailure, attempt, deps.worker) }
-      : final;
-    ended = { state: "done", status };
-    return { status };
-  };
+      if (stop?.kind === "cancelled" && final.description === CANCELLED) {
+        ended = { state: "stopped", status: final };
+        return { status: final, note: "Cancelled on request." };
+      }
+      if (await isRetired(deps.store, slug, attempt).catch(() => false)) {
+        return {
+          status: null,
+          note: `Attempt ${attempt} was declared lost meanwhile; this result is not reported.`,
+        };
+      }
+      if (stop?.kind === "superseded" && final.state === "error") {
+        ended = { state: "superseded", status: final };
+        return { status: final };
+      }
+      const maxAttempts = options.maxAttempts ?? 3;
+      if (ending.infraFailure && attempt < maxAttempts && !context.shutdown.aborted) {
+        const entry = JSON.parse(delivery.body.toString("utf8")) as Record<string, unknown>;
+        if (events) {
+          await queueNextAttempt({
+            queue: options.queue,
+            store: deps.store,
+            forge: deps.forge,
+            events,
+            logger: log,
+            entry,
+            job: ref,
+            priority: delivery.priority,
+            maxAttempts,
+            reason: ending.infraFailure,
+          });
+          return { status: null, note: `Infrastructure failure: attempt ${attempt + 1} is queued.` };
+        }
+      }
+      const status: FinalStatus = ending.infraFailure
+        ? { state: "error", description: exhausted(ending.infraFailure, attempt, deps.worker) }
+        : final;
+      ended = { state: "done", status };
+      return { status };
+    };
 
-  let logUrl: string | null = null;
-  try {
-    await runJob(job, deps, controller.signal, {
-      slug: logSlug(slug, attempt),
-      onStarted: (url) => {
-        logUrl = url;
-        void events?.publish({ type: "started", at: now(), worker: deps.worker, job: ref, logUrl: url });
-      },
-      conclude,
-      ...(notice ? { notice } : {}),
-    });
-  } finally {
-    unwatch();
-    context.shutdown.removeEventListener("abort", onShutdown);
+    let logUrl: string | null = null;
+    try {
+      await runJob(job, deps, controller.signal, {
+        slug: logSlug(slug, attempt),
+        onStarted: (url) => {
+          logUrl = url;
+          void events?.publish({ type: "started", at: now(), worker: deps.worker, job: ref, logUrl: url });
+        },
+        conclude,
+        ...(notice ? { notice } : {}),
+      });
+    } finally {
+      unwatch();
+      context.shutdown.removeEventListener("abort", onShutdown);
+    }
+    const { state, status } = ended;
+    if (state === "none" || status === null) return "ack";
+    if (state === "cancelled") {
+      finished("cancelled", status, logUrl);
+      return "requeue";
+    }
+    await markDone(deps.store, slug, { attempt, ...status }).catch((error: unknown) =>
+      log.warn({ err: errorMessage(error) }, "could not mark the job done"),
+    );
+    finished(state === "stopped" ? "cancelled" : state, status, logUrl);
+    return "ack";
+  })().catch((error: unknown) => {
     context.held.delete(ref.run);
-  }
-  const { state, status } = ended;
-  if (state === "none" || status === null) return "ack";
-  if (state === "cancelled") {
-    finished("cancelled", status, logUrl);
-    return "requeue";
-  }
-  await markDone(deps.store, slug, { attempt, ...status }).catch((error: unknown) =>
-    log.warn({ err: errorMessage(error) }, "could not mark the job done"),
-  );
-  finished(state === "stopped" ? "cancelled" : state, status, logUrl);
-  return "ack";
+    settle("requeue");
+    throw error;
+  });
+  // Held until it is marked done: a twin arriving before that waits for this run instead.
+  context.held.delete(ref.run);
+  settle(result);
+  return result;
 }
