@@ -11,6 +11,8 @@ export const webhookEnvelopeSchema = z
     event: z.string().min(1),
     request: z.record(z.string(), z.unknown()),
     delivery: z.string().optional(),
+    /** hangar's own: when the webhook accepted the delivery. */
+    received: z.iso.datetime().optional(),
   })
   .loose();
 export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;

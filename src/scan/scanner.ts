@@ -46,7 +46,10 @@ async function scanDelivery(deps: ScannerDeps, delivery: Delivery): Promise<void
   try {
     const envelope = parseEntry(webhookEnvelopeSchema, delivery.body, delivery.queue);
     log = log.child({ event: envelope.event, delivery: envelope.delivery });
-    const plan = await planScan(deps, readEnvelope(envelope));
+    // The jobs' slugs carry this time: a delivery scanned again (its first ack was lost with the
+    // broker) names the same jobs, and workers drop or join the copies instead of running twice.
+    const now = envelope.received === undefined ? undefined : new Date(envelope.received);
+    const plan = await planScan({ ...deps, ...(now ? { now } : {}) }, readEnvelope(envelope));
     await applyPlan(deps, plan);
     await delivery.ack();
     log.info(

@@ -38,7 +38,11 @@ describe("webhook server", () => {
     assert.equal(envelope.event, "pull_request");
     assert.equal(envelope.delivery, "d-pr-1");
     assert.deepEqual(envelope.request, JSON.parse(body.toString("utf8")));
-    assert.deepEqual(Object.keys(envelope).sort(), ["delivery", "event", "request"]);
+    assert.deepEqual(Object.keys(envelope).sort(), ["delivery", "event", "received", "request"]);
+    assert.ok(
+      Math.abs(Date.parse(String(envelope.received)) - Date.now()) < 60_000,
+      "received is when it arrived",
+    );
   });
 
   test("an accepted delivery is committed before the answer: another connection sees it", async () => {
