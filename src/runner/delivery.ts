@@ -38,17 +38,23 @@ export interface HeldJob {
   readonly job: Job;
   readonly ref: JobRef;
   readonly controller: AbortController;
-  /** How the run settles its entry, once it has ended. */
-  readonly settled: Promise<Settle>;
 }
 
 /**
- * The run of this slug and attempt this worker still holds, if any. Its entry comes back when the
- * worker's queue connection drops mid-job (a broker restart); the running copy reports, and the
- * returned entry is settled as that run settles, never run a second time.
+ * This worker's claims on jobs, by slug and attempt, from the moment it takes an entry (before
+ * anything is awaited). The same entry can come back while the first copy still runs (its ack
+ * was lost with a broker connection, or scan queued it twice): the copy joins the run and is
+ * settled as it is, never run a second time.
  */
-function runningCopy(held: ReadonlyMap<string, HeldJob>, slug: string, attempt: number): HeldJob | undefined {
-  return [...held.values()].find((other) => other.ref.slug === slug && other.ref.attempt === attempt);
+const claims = new WeakMap<Map<string, HeldJob>, Map<string, Promise<Settle>>>();
+
+function claimsOf(held: Map<string, HeldJob>): Map<string, Promise<Settle>> {
+  let found = claims.get(held);
+  if (found === undefined) {
+    found = new Map();
+    claims.set(held, found);
+  }
+  return found;
 }
 
 export type Settle = "ack" | "requeue";
@@ -96,15 +102,34 @@ export async function runDelivery(
   job: Job,
   notice?: string,
 ): Promise<Settle> {
-  const { options, deps, logger } = context;
   const slug = jobSlug(job, delivery.body);
   const attempt = job.attempt ?? 1;
-  const log = logger.child({ slug, attempt, context: job.context });
-  const twin = runningCopy(context.held, slug, attempt);
-  if (twin) {
-    log.info("the entry came back while this worker still runs it; the running copy reports");
-    return twin.settled;
+  const mine = claimsOf(context.held);
+  const key = `${slug}#${attempt}`;
+  const earlier = mine.get(key);
+  if (earlier) {
+    context.logger.info({ slug, attempt }, "this worker already runs the entry; the copy joins that run");
+    return earlier;
   }
+  const claim = runClaimed(context, delivery, job, slug, attempt, notice);
+  mine.set(key, claim);
+  try {
+    return await claim;
+  } finally {
+    mine.delete(key);
+  }
+}
+
+async function runClaimed(
+  context: DeliveryContext,
+  delivery: Delivery,
+  job: Job,
+  slug: string,
+  attempt: number,
+  notice: string | undefined,
+): Promise<Settle> {
+  const { options, deps, logger } = context;
+  const log = logger.child({ slug, attempt, context: job.context });
   const skip = await unwanted(deps, job, slug, attempt, delivery.redelivered);
   if (skip) {
     log.info({ reason: skip }, "not running the entry");
@@ -168,12 +193,7 @@ export async function runDelivery(
     log.info({ head: sha }, "PR moved on; stopping the job");
     controller.abort(new StopRequest("superseded", sha));
   });
-  let settle: (result: Settle) => void = () => undefined;
-  const settled = new Promise<Settle>((resolve) => {
-    settle = resolve;
-  });
-  context.held.set(ref.run, { job, ref, controller, settled });
-  // A twin that waits on this run must learn its end, even when the run throws.
+  context.held.set(ref.run, { job, ref, controller });
   const result = await (async (): Promise<Settle> => {
     /** cancelled: requeued after a shutdown; stopped: cancelled on request, for good. */
     let ended: {
@@ -256,13 +276,6 @@ export async function runDelivery(
     );
     finished(state === "stopped" ? "cancelled" : state, status, logUrl);
     return "ack";
-  })().catch((error: unknown) => {
-    context.held.delete(ref.run);
-    settle("requeue");
-    throw error;
-  });
-  // Held until it is marked done: a twin arriving before that waits for this run instead.
-  context.held.delete(ref.run);
-  settle(result);
+  })().finally(() => context.held.delete(ref.run));
   return result;
 }
