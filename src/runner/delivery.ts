@@ -194,88 +194,86 @@ async function runClaimed(
     controller.abort(new StopRequest("superseded", sha));
   });
   context.held.set(ref.run, { job, ref, controller });
-  const result = await (async (): Promise<Settle> => {
-    /** cancelled: requeued after a shutdown; stopped: cancelled on request, for good. */
-    let ended: {
-      state: "done" | "superseded" | "cancelled" | "stopped" | "none";
-      status: FinalStatus | null;
-    } = {
-      state: "none",
-      status: null,
-    };
-    const conclude = async (ending: JobEnding): Promise<Verdict> => {
-      const stop = stopReason(controller.signal);
-      const { final } = ending;
-      if (stop?.kind === "shutdown" && final.description === CANCELLED) {
-        ended = { state: "cancelled", status: final };
-        return { status: final, note: "The worker shut down; the job goes back to the queue." };
+  /** cancelled: requeued after a shutdown; stopped: cancelled on request, for good. */
+  let ended: {
+    state: "done" | "superseded" | "cancelled" | "stopped" | "none";
+    status: FinalStatus | null;
+  } = {
+    state: "none",
+    status: null,
+  };
+  const conclude = async (ending: JobEnding): Promise<Verdict> => {
+    const stop = stopReason(controller.signal);
+    const { final } = ending;
+    if (stop?.kind === "shutdown" && final.description === CANCELLED) {
+      ended = { state: "cancelled", status: final };
+      return { status: final, note: "The worker shut down; the job goes back to the queue." };
+    }
+    if (stop?.kind === "cancelled" && final.description === CANCELLED) {
+      ended = { state: "stopped", status: final };
+      return { status: final, note: "Cancelled on request." };
+    }
+    if (await isRetired(deps.store, slug, attempt).catch(() => false)) {
+      return {
+        status: null,
+        note: `Attempt ${attempt} was declared lost meanwhile; this result is not reported.`,
+      };
+    }
+    if (stop?.kind === "superseded" && final.state === "error") {
+      ended = { state: "superseded", status: final };
+      return { status: final };
+    }
+    const maxAttempts = options.maxAttempts ?? 3;
+    if (ending.infraFailure && attempt < maxAttempts && !context.shutdown.aborted) {
+      const entry = JSON.parse(delivery.body.toString("utf8")) as Record<string, unknown>;
+      if (events) {
+        await queueNextAttempt({
+          queue: options.queue,
+          store: deps.store,
+          forge: deps.forge,
+          events,
+          logger: log,
+          entry,
+          job: ref,
+          priority: delivery.priority,
+          maxAttempts,
+          reason: ending.infraFailure,
+        });
+        return { status: null, note: `Infrastructure failure: attempt ${attempt + 1} is queued.` };
       }
-      if (stop?.kind === "cancelled" && final.description === CANCELLED) {
-        ended = { state: "stopped", status: final };
-        return { status: final, note: "Cancelled on request." };
-      }
-      if (await isRetired(deps.store, slug, attempt).catch(() => false)) {
-        return {
-          status: null,
-          note: `Attempt ${attempt} was declared lost meanwhile; this result is not reported.`,
-        };
-      }
-      if (stop?.kind === "superseded" && final.state === "error") {
-        ended = { state: "superseded", status: final };
-        return { status: final };
-      }
-      const maxAttempts = options.maxAttempts ?? 3;
-      if (ending.infraFailure && attempt < maxAttempts && !context.shutdown.aborted) {
-        const entry = JSON.parse(delivery.body.toString("utf8")) as Record<string, unknown>;
-        if (events) {
-          await queueNextAttempt({
-            queue: options.queue,
-            store: deps.store,
-            forge: deps.forge,
-            events,
-            logger: log,
-            entry,
-            job: ref,
-            priority: delivery.priority,
-            maxAttempts,
-            reason: ending.infraFailure,
-          });
-          return { status: null, note: `Infrastructure failure: attempt ${attempt + 1} is queued.` };
-        }
-      }
-      const status: FinalStatus = ending.infraFailure
-        ? { state: "error", description: exhausted(ending.infraFailure, attempt, deps.worker) }
-        : final;
-      ended = { state: "done", status };
-      return { status };
-    };
+    }
+    const status: FinalStatus = ending.infraFailure
+      ? { state: "error", description: exhausted(ending.infraFailure, attempt, deps.worker) }
+      : final;
+    ended = { state: "done", status };
+    return { status };
+  };
 
-    let logUrl: string | null = null;
-    try {
-      await runJob(job, deps, controller.signal, {
-        slug: logSlug(slug, attempt),
-        onStarted: (url) => {
-          logUrl = url;
-          void events?.publish({ type: "started", at: now(), worker: deps.worker, job: ref, logUrl: url });
-        },
-        conclude,
-        ...(notice ? { notice } : {}),
-      });
-    } finally {
-      unwatch();
-      context.shutdown.removeEventListener("abort", onShutdown);
-    }
-    const { state, status } = ended;
-    if (state === "none" || status === null) return "ack";
-    if (state === "cancelled") {
-      finished("cancelled", status, logUrl);
-      return "requeue";
-    }
-    await markDone(deps.store, slug, { attempt, ...status }).catch((error: unknown) =>
-      log.warn({ err: errorMessage(error) }, "could not mark the job done"),
-    );
-    finished(state === "stopped" ? "cancelled" : state, status, logUrl);
-    return "ack";
-  })().finally(() => context.held.delete(ref.run));
-  return result;
+  let logUrl: string | null = null;
+  try {
+    await runJob(job, deps, controller.signal, {
+      slug: logSlug(slug, attempt),
+      onStarted: (url) => {
+        logUrl = url;
+        void events?.publish({ type: "started", at: now(), worker: deps.worker, job: ref, logUrl: url });
+      },
+      conclude,
+      ...(notice ? { notice } : {}),
+    });
+  } finally {
+    unwatch();
+    context.shutdown.removeEventListener("abort", onShutdown);
+    context.held.delete(ref.run);
+  }
+  const { state, status } = ended;
+  if (state === "none" || status === null) return "ack";
+  if (state === "cancelled") {
+    finished("cancelled", status, logUrl);
+    return "requeue";
+  }
+  await markDone(deps.store, slug, { attempt, ...status }).catch((error: unknown) =>
+    log.warn({ err: errorMessage(error) }, "could not mark the job done"),
+  );
+  finished(state === "stopped" ? "cancelled" : state, status, logUrl);
+  return "ack";
 }
